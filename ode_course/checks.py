@@ -1,0 +1,93 @@
+"""Check functions for the exercises: each prints a verdict, or raises :class:`CheckFailed`
+with a message that says exactly what is wrong and how to look for the fix."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from ode_course.autodiff import Value
+
+__all__ = ["CheckFailed", "check_path_sum", "check_softplus"]
+
+
+class CheckFailed(AssertionError):
+    """An exercise answer is wrong; the message explains what to change."""
+
+
+def _close(a: float, b: float, tol: float = 1e-6) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def check_path_sum(de_da: float, de_db: float) -> None:
+    """Chapter 1: ∂e/∂a and ∂e/∂b for e = (a + b)(b + 1) at a = 1, b = 2, found by path sums.
+
+    Raises:
+        CheckFailed: an answer is wrong; the message names the path that was missed or the
+            factor that was mis-evaluated.
+    """
+    a, b = 1.0, 2.0
+    c, d = a + b, b + 1
+    want_a, want_b = d * 1.0, d * 1.0 + c * 1.0  # paths a→c→e; b→c→e plus b→d→e
+    problems = []
+    if not isinstance(de_da, int | float) or not isinstance(de_db, int | float):
+        raise CheckFailed("give both answers as numbers, e.g. check_path_sum(1.5, -2.0)")
+    if not _close(de_da, want_a):
+        problems.append(
+            f"∂e/∂a = {de_da:g} is not right. a reaches e by one path, a → c → e: multiply "
+            "∂c/∂a (= 1) by ∂e/∂c (= d = b + 1, evaluated at b = 2)."
+        )
+    if not _close(de_db, want_b):
+        if _close(de_db, c) or _close(de_db, d):
+            hint = (
+                f"you have {de_db:g}, the contribution of one path only. b reaches e by two "
+                "paths, b → c → e and b → d → e: add both products."
+            )
+        else:
+            hint = (
+                f"∂e/∂b = {de_db:g} is not right. Sum the two paths: ∂c/∂b · ∂e/∂c + "
+                "∂d/∂b · ∂e/∂d, where ∂e/∂c = d and ∂e/∂d = c."
+            )
+        problems.append(hint)
+    if problems:
+        raise CheckFailed("\n".join(problems))
+    print(f"Correct: ∂e/∂a = {want_a:g} and ∂e/∂b = {want_b:g} (two paths: {d:g} + {c:g}).")
+
+
+def check_softplus(softplus: Callable[[Value], Value]) -> None:
+    """Chapter 1: ``softplus(x)`` must return a Value equal to ln(1 + eˣ) with gradient σ(x).
+
+    Raises:
+        CheckFailed: the function returns something other than a Value, the value is wrong,
+            the result is not connected to ``x``, or the local derivative is wrong.
+    """
+    points = [-3.0, -0.5, 0.0, 0.7, 2.5]
+    for x0 in points:
+        x = Value(x0, label="x")
+        try:
+            y = softplus(x)
+        except Exception as exc:  # report the learner's error in the exercise's terms
+            raise CheckFailed(f"softplus(Value({x0})) raised {type(exc).__name__}: {exc}") from exc
+        if not isinstance(y, Value):
+            raise CheckFailed(
+                f"softplus(Value({x0})) returned {type(y).__name__}, not a Value. Build the "
+                "result with Value.from_op(data, (x,), (local_grad,)) so gradients can flow."
+            )
+        want = math.log1p(math.exp(x0))
+        if not _close(y.data, want, 1e-9):
+            raise CheckFailed(
+                f"softplus({x0}) = {y.data:.6g}, expected ln(1 + e^{x0}) = {want:.6g}."
+            )
+        y.backward()
+        slope = 1.0 / (1.0 + math.exp(-x0))
+        if x.grad == 0.0 and slope != 0.0:
+            raise CheckFailed(
+                f"the gradient did not reach x (x.grad = 0 at x = {x0}). Pass (x,) as the parents "
+                "in Value.from_op so that backward can find x."
+            )
+        if not _close(x.grad, slope, 1e-9):
+            raise CheckFailed(
+                f"d softplus/dx at x = {x0} is {x.grad:.6g}, expected {slope:.6g}. The local "
+                "derivative of ln(1 + eˣ) is eˣ / (1 + eˣ) = σ(x), the sigmoid."
+            )
+    print(f"Correct: values and gradients of softplus match at {len(points)} points.")

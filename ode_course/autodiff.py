@@ -144,10 +144,20 @@ class Value:
                 f"need one local gradient per parent; got {len(parents)} parents and "
                 f"{len(local)} local_grads"
             )
-        out = cls(data)
+        return cls._node(_as_float(data, "data"), parents, local, op)
+
+    @classmethod
+    def _node(
+        cls, data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str
+    ) -> Value:
+        """Build an operation's output without validation (the built-in operations use this)."""
+        out = object.__new__(cls)
+        out.data = data
+        out.grad = 0.0
         out.parents = parents
-        out.local_grads = local
+        out.local_grads = local_grads
         out.op = op
+        out.label = ""
         return out
 
     # ------------------------------------------------------------------ arithmetic
@@ -155,6 +165,8 @@ class Value:
     def _lift(other: Any, op: str) -> Value:
         if isinstance(other, Value):
             return other
+        if type(other) is float or type(other) is int:  # the common case, checked quickly
+            return Value._node(float(other), (), (), "")
         if isinstance(other, numbers.Real):
             return Value(other)
         raise TypeError(
@@ -164,24 +176,24 @@ class Value:
 
     def __add__(self, other: Value | Number) -> Value:
         other = self._lift(other, "+")
-        return Value.from_op(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        return Value._node(self.data + other.data, (self, other), (1.0, 1.0), "+")
 
     def __radd__(self, other: Number) -> Value:
         return self._lift(other, "+") + self
 
     def __mul__(self, other: Value | Number) -> Value:
         other = self._lift(other, "*")
-        return Value.from_op(self.data * other.data, (self, other), (other.data, self.data), "*")
+        return Value._node(self.data * other.data, (self, other), (other.data, self.data), "*")
 
     def __rmul__(self, other: Number) -> Value:
         return self._lift(other, "*") * self
 
     def __neg__(self) -> Value:
-        return Value.from_op(-self.data, (self,), (-1.0,), "neg")
+        return Value._node(-self.data, (self,), (-1.0,), "neg")
 
     def __sub__(self, other: Value | Number) -> Value:
         other = self._lift(other, "-")
-        return Value.from_op(self.data - other.data, (self, other), (1.0, -1.0), "-")
+        return Value._node(self.data - other.data, (self, other), (1.0, -1.0), "-")
 
     def __rsub__(self, other: Number) -> Value:
         return self._lift(other, "-") - self
@@ -194,7 +206,7 @@ class Value:
                 "Fix: keep the denominator away from zero, e.g. x / (y + 1e-12)."
             )
         q = self.data / other.data
-        return Value.from_op(q, (self, other), (1.0 / other.data, -q / other.data), "/")
+        return Value._node(q, (self, other), (1.0 / other.data, -q / other.data), "/")
 
     def __rtruediv__(self, other: Number) -> Value:
         return self._lift(other, "/") / self
@@ -217,13 +229,13 @@ class Value:
                 "real. Fix: use an integer exponent or a positive base, e.g. (x * x) ** (k / 2)."
             )
         local = k * x ** (k - 1) if k != 0 else 0.0
-        return Value.from_op(x**k, (self,), (local,), f"**{k:g}")
+        return Value._node(float(x**k), (self,), (float(local),), f"**{k:g}")
 
     # ------------------------------------------------------------------ functions
     def exp(self) -> Value:
         """e^x; d/dx = e^x."""
         y = math.exp(self.data)
-        return Value.from_op(y, (self,), (y,), "exp")
+        return Value._node(y, (self,), (y,), "exp")
 
     def log(self) -> Value:
         """ln x for x > 0; d/dx = 1/x.
@@ -237,12 +249,12 @@ class Value:
                 "Fix: make the argument positive, e.g. (x * x + 1e-12).log() or "
                 "(1 + x.exp()).log()."
             )
-        return Value.from_op(math.log(self.data), (self,), (1.0 / self.data,), "log")
+        return Value._node(math.log(self.data), (self,), (1.0 / self.data,), "log")
 
     def tanh(self) -> Value:
         """tanh x; d/dx = 1 - tanh² x."""
         y = math.tanh(self.data)
-        return Value.from_op(y, (self,), (1.0 - y * y,), "tanh")
+        return Value._node(y, (self,), (1.0 - y * y,), "tanh")
 
     def sigmoid(self) -> Value:
         """σ(x) = 1 / (1 + e^-x), computed without overflow; d/dx = σ(x)(1 - σ(x))."""
@@ -252,11 +264,11 @@ class Value:
         else:
             z = math.exp(x)
             s = z / (1.0 + z)
-        return Value.from_op(s, (self,), (s * (1.0 - s),), "sigmoid")
+        return Value._node(s, (self,), (s * (1.0 - s),), "sigmoid")
 
     def relu(self) -> Value:
         """max(0, x); d/dx = 1 if x > 0 else 0 (0 at x = 0, as in PyTorch)."""
-        return Value.from_op(max(0.0, self.data), (self,), (1.0 if self.data > 0 else 0.0,), "relu")
+        return Value._node(max(0.0, self.data), (self,), (1.0 if self.data > 0 else 0.0,), "relu")
 
     def max(self, other: Value | Number) -> Value:
         """max(x, y): routes the gradient to the larger input (split equally on a tie)."""
@@ -312,7 +324,7 @@ def maximum(x: Value | Number, y: Value | Number) -> Value:
         local = (0.0, 1.0)
     else:
         local = (0.5, 0.5)
-    return Value.from_op(max(x.data, y.data), (x, y), local, "max")
+    return Value._node(max(x.data, y.data), (x, y), local, "max")
 
 
 def topological_order(root: Value) -> list[Value]:

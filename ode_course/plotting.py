@@ -14,7 +14,7 @@ __all__ = ["draw_graph", "plot_decision_boundary"]
 
 
 def _node_text(node: Value, show_grad: bool) -> str:
-    name = node.label or node.op or "·"
+    name = node.label or node.op or f"{node.data:g}"  # an unnamed leaf is a constant
     op = f"  [{node.op}]" if node.label and node.op else ""
     lines = [f"{name}{op}", f"value {node.data:.4g}"]
     if show_grad:

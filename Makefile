@@ -1,0 +1,76 @@
+# Two commands matter: `make book` (build the HTML book) and `make test` (everything CI runs).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+PORT ?= 8000
+
+.PHONY: help install lint unit nbval html browser test book lab serve links times clean
+
+help:
+	@echo "make book   build the HTML book into _build/html (creates .venv and installs on first use)"
+	@echo "make test   run everything CI runs: lint, unit tests, notebooks, book build, browser check"
+	@echo "make lab    open the notebooks in JupyterLab"
+	@echo "make serve  serve the built book on http://127.0.0.1:$(PORT)"
+	@echo "make times  measure each notebook's execution time (benchmarks/notebook_times.py)"
+	@echo "make links  rewrite Colab links after changing the repository URL in _config.yml"
+
+# The virtual environment, with the versions we test with pinned by constraints.txt.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[book,dev]"
+	touch $@
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: $(STAMP)
+	$(BIN)/pytest tests ode_course --doctest-modules -q -p no:cacheprovider
+
+nbval: $(STAMP)
+	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		notebooks -q -p no:cacheprovider
+
+html: $(STAMP)
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+# Debian's Chromium (never a browser downloaded by Playwright), then every page of the book.
+$(CHROMIUM):
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
+
+browser: $(STAMP) $(CHROMIUM)
+	$(BIN)/python tests/browser_check.py --chromium $(CHROMIUM)
+
+test: lint unit nbval html browser
+	@echo "make test: all checks passed"
+
+book: html
+	@echo
+	@echo "The book is built. Open file://$(CURDIR)/_build/html/index.html"
+	@echo "or run 'make serve' and visit http://127.0.0.1:$(PORT)/"
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+serve:
+	@test -f _build/html/index.html || { echo "No built book: run 'make book' first."; exit 1; }
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+links: $(STAMP)
+	$(BIN)/python tools/sync_links.py
+
+times: $(STAMP)
+	$(BIN)/python benchmarks/notebook_times.py
+
+clean:
+	rm -rf _build

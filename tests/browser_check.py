@@ -1,0 +1,182 @@
+"""Open every page of the built book in headless Chromium and check what a reader would see.
+
+For each page in the table of contents: the page has its title; no Python traceback, error or
+stderr output is shown; every image loaded; notebook pages offer the Colab launch link of their
+notebook. One screenshot per page is saved under _build/screenshots/.
+
+Run by `make browser` after `make html`; it uses Debian's Chromium and never downloads a
+browser. Prints one line per page and a closing 'N passed, M failed' line; exits 1 on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import json
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from sync_links import colab_url, repo_slug  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def toc_pages() -> list[str]:
+    """Source paths (without suffix) of every page, in the order of the table of contents."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return pages
+
+
+def source_title(page: str) -> str:
+    """The first '# ' heading of a page's markdown or notebook source."""
+    md, nb = ROOT / f"{page}.md", ROOT / f"{page}.ipynb"
+    if md.exists():
+        lines = md.read_text(encoding="utf-8").splitlines()
+    else:
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        lines = [
+            line
+            for c in cells
+            if c["cell_type"] == "markdown"
+            for line in "".join(c["source"]).splitlines()
+        ]
+    for line in lines:
+        if line.startswith("# "):
+            return line[2:].strip()
+    raise ValueError(f"{page} has no '# ' title")
+
+
+def serve(directory: Path) -> http.server.ThreadingHTTPServer:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+CHECKS_JS = """
+() => {
+  const h1 = document.querySelector('main h1, article h1, h1');
+  const h1Text = h1 ? h1.innerText.replace(/[#¶]\\s*$/, '').trim() : '';
+  const bodyText = document.body.innerText;
+  const errorOutputs = document.querySelectorAll(
+    '.output.traceback, .output.error, .output.stderr, .cell_output .stderr, .system-message');
+  const images = Array.from(document.images).map(img => ({
+      src: img.currentSrc || img.src, ok: img.complete && img.naturalWidth > 0}));
+  const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
+  return {title: document.title, h1: h1Text,
+          traceback: bodyText.includes('Traceback (most recent call last)'),
+          errorOutputs: errorOutputs.length, images, links};
+}
+"""
+
+
+def check_page(page, base: str, source: str, shots: Path, slug: str) -> list[str]:
+    problems: list[str] = []
+    url = f"{base}/{source}.html"
+    response = page.goto(url, wait_until="load")
+    if response is None or response.status != 200:
+        return [f"HTTP {response.status if response else 'no response'} for {url}"]
+    page.wait_for_timeout(200)
+    info = page.evaluate(CHECKS_JS)
+    title = source_title(source)
+    if title not in info["h1"]:
+        problems.append(f"heading {info['h1']!r} does not show the title {title!r}")
+    if not info["title"].startswith(title):
+        problems.append(f"<title> {info['title']!r} does not start with {title!r}")
+    if info["traceback"]:
+        problems.append("the page shows a Python traceback")
+    if info["errorOutputs"]:
+        problems.append(
+            f"{info['errorOutputs']} error/stderr output(s) or docutils system messages"
+        )
+    broken = [img["src"] for img in info["images"] if not img["ok"]]
+    if broken:
+        problems.append(f"images that did not load: {broken}")
+    if (ROOT / f"{source}.ipynb").exists():
+        want = colab_url(slug, Path(source).name + ".ipynb")
+        if want not in info["links"]:
+            colab = [link for link in info["links"] if "colab.research.google.com" in link]
+            problems.append(f"no Colab launch link {want}; found {colab}")
+    shot = shots / (source.replace("/", "__") + ".png")
+    page.screenshot(path=str(shot), full_page=True)
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable")
+    parser.add_argument("--html", default=str(ROOT / "_build" / "html"), help="built book")
+    parser.add_argument("--screenshots", default=str(ROOT / "_build" / "screenshots"))
+    args = parser.parse_args()
+
+    html = Path(args.html)
+    if not (html / "index.html").exists():
+        print(f"no built book at {html}: run `make html` first", file=sys.stderr)
+        return 2
+    shots = Path(args.screenshots)
+    shots.mkdir(parents=True, exist_ok=True)
+    slug = repo_slug()
+    server = serve(html)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    external: list[str] = []
+    passed = failed = 0
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+        def only_local(route) -> None:
+            host = urlparse(route.request.url).hostname
+            if host in ("127.0.0.1", "localhost") or route.request.url.startswith("data:"):
+                route.continue_()
+            else:  # the book must not depend on the network to be read
+                external.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_local)
+        for source in toc_pages():
+            problems = check_page(page, base, source, shots, slug)
+            if problems:
+                failed += 1
+                print(f"FAIL {source}")
+                for problem in problems:
+                    print(f"     - {problem}")
+            else:
+                passed += 1
+                print(f"ok   {source}")
+        browser.close()
+    server.shutdown()
+    if external:
+        blocked = sorted(set(external))
+        print(f"note: {len(blocked)} request(s) to other hosts were blocked: {blocked[:3]}")
+    print(f"screenshots in {shots}")
+    print(f"browser check: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Shared test configuration: draw figures off-screen."""
+
+import matplotlib
+
+matplotlib.use("Agg")

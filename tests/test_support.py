@@ -1,0 +1,126 @@
+"""Tests for the support modules: data, seeding, plotting and the exercise checks."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from ode_course.autodiff import Value
+from ode_course.checks import CheckFailed, check_path_sum, check_softplus
+from ode_course.data import two_moons
+from ode_course.plotting import draw_graph, plot_decision_boundary
+from ode_course.seeding import seed_everything
+
+
+# ---------------------------------------------------------------------- data
+def test_two_moons_shapes_standardisation_and_reproducibility():
+    X, y = two_moons(101, noise=0.2, seed=4)
+    assert X.shape == (101, 2) and y.shape == (101,)
+    assert X.dtype == np.float64 and y.dtype == np.int64
+    np.testing.assert_allclose(X.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(X.std(axis=0), 1.0, rtol=1e-12)
+    assert set(y.tolist()) == {0, 1}
+    X2, y2 = two_moons(101, noise=0.2, seed=4)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    assert not np.array_equal(X, two_moons(101, noise=0.2, seed=5)[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [({"n_samples": 1}, "n_samples must be an integer >= 2"), ({"noise": -0.1}, "noise must be")],
+)
+def test_two_moons_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        two_moons(**kwargs)
+
+
+# ---------------------------------------------------------------------- seeding
+def test_seed_everything_seeds_all_generators():
+    seed_everything(123)
+    first = (random.random(), np.random.rand(), torch.rand(1).item())  # noqa: NPY002
+    rng = seed_everything(123)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first  # noqa: NPY002
+    assert rng.random() == np.random.default_rng(123).random()
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_seed_everything_rejects_bad_seeds(bad):
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        seed_everything(bad)
+
+
+# ---------------------------------------------------------------------- plotting
+def test_draw_graph_draws_every_node_and_edge_label():
+    a, b = Value(2.0, label="a"), Value(1.0, label="b")
+    e = (a + b) * (b + 1)
+    e.backward()
+    ax = draw_graph(e)
+    texts = [t.get_text() for t in ax.texts]
+    assert sum("value" in t for t in texts) == 6  # a, b, the constant 1, a+b, b+1, e
+    assert sum(t in {"1", "2", "3"} for t in texts) == 6  # one local derivative per edge
+    assert any("grad 5" in t for t in texts)
+    plt.close("all")
+    with pytest.raises(TypeError, match="root must be a Value"):
+        draw_graph(3.0)
+
+
+def test_plot_decision_boundary_and_its_errors():
+    X, y = two_moons(40, seed=0)
+    ax = plot_decision_boundary(lambda P: P[:, 0] - P[:, 1], X, y, resolution=20)
+    assert ax.get_xlabel() == "$x_1$"
+    plt.close("all")
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 2\)"):
+        plot_decision_boundary(lambda P: P[:, 0], X[:, :1], y)
+    with pytest.raises(ValueError, match="y must have shape"):
+        plot_decision_boundary(lambda P: P[:, 0], X, y[:-1])
+    with pytest.raises(ValueError, match="resolution must be at least 2"):
+        plot_decision_boundary(lambda P: P[:, 0], X, y, resolution=1)
+
+
+# ---------------------------------------------------------------------- exercise checks
+def test_check_path_sum_accepts_the_answer(capsys):
+    check_path_sum(3.0, 6.0)
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_check_path_sum_names_the_missing_path():
+    with pytest.raises(CheckFailed, match=r"one path only.*two\s+paths"):
+        check_path_sum(3.0, 3.0)
+    with pytest.raises(CheckFailed, match="∂e/∂a = 2 is not right"):
+        check_path_sum(2.0, 6.0)
+    with pytest.raises(CheckFailed, match="give both answers as numbers"):
+        check_path_sum("3", 6.0)
+
+
+def good_softplus(v: Value) -> Value:
+    x = v.data
+    return Value.from_op(math.log1p(math.exp(x)), (v,), (1 / (1 + math.exp(-x)),))
+
+
+def test_check_softplus_accepts_a_correct_operation(capsys):
+    check_softplus(good_softplus)
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "attempt,match",
+    [
+        (lambda v: math.log1p(math.exp(v.data)), "returned float, not a Value"),
+        (lambda v: Value(math.log1p(math.exp(v.data))), "gradient did not reach x"),
+        (lambda v: Value.from_op(math.exp(v.data), (v,), (math.exp(v.data),)), "expected ln"),
+        (
+            lambda v: Value.from_op(math.log1p(math.exp(v.data)), (v,), (math.exp(v.data),)),
+            "the sigmoid",
+        ),
+        (lambda v: v.nonexistent(), "raised AttributeError"),
+    ],
+)
+def test_check_softplus_explains_mistakes(attempt, match):
+    with pytest.raises(CheckFailed, match=match):
+        check_softplus(attempt)

@@ -1,9 +1,10 @@
 """ode_course: the companion package of "Neural networks through the lens of ODEs".
 
 Modules are named by concept: :mod:`~ode_course.autodiff` (a scalar reverse-mode engine and
-gradient checking), :mod:`~ode_course.scalar_nn` (an MLP built from it), :mod:`~ode_course.data`
-(generated datasets), :mod:`~ode_course.plotting` (shared figures), :mod:`~ode_course.checks`
-(exercise check functions) and :mod:`~ode_course.seeding`.
+gradient checking), :mod:`~ode_course.scalar_nn` (an MLP built from it), :mod:`~ode_course.mlp`
+(a vectorised numpy MLP with hand-written backward passes), :mod:`~ode_course.data` (datasets
+generated in code or shipped with scikit-learn), :mod:`~ode_course.plotting` (shared figures),
+:mod:`~ode_course.checks` (exercise check functions) and :mod:`~ode_course.seeding`.
 """
 
 from ode_course.autodiff import (
@@ -18,8 +19,29 @@ from ode_course.autodiff import (
     reverse_mode_gradient,
     topological_order,
 )
-from ode_course.checks import CheckFailed, check_path_sum, check_softplus
-from ode_course.data import two_moons
+from ode_course.checks import (
+    CheckFailed,
+    check_path_sum,
+    check_sigmoid_backward,
+    check_softmax_cross_entropy_grad,
+    check_softplus,
+)
+from ode_course.data import DigitsSplit, load_digits, two_moons, xor
+from ode_course.mlp import (
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SoftmaxCrossEntropy,
+    Tanh,
+    TrainingHistory,
+    accuracy,
+    add_bias_column,
+    confusion_matrix,
+    fit,
+    log_softmax,
+    softmax,
+)
 from ode_course.plotting import draw_graph, plot_decision_boundary
 from ode_course.scalar_nn import MLP, Layer, Neuron
 from ode_course.seeding import seed_everything
@@ -29,22 +51,40 @@ __version__ = "0.1.0"
 __all__ = [
     "MLP",
     "CheckFailed",
+    "DigitsSplit",
     "GradientCheckError",
     "Layer",
+    "Linear",
     "Neuron",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "SoftmaxCrossEntropy",
+    "Tanh",
+    "TrainingHistory",
     "Value",
+    "accuracy",
+    "add_bias_column",
     "check_path_sum",
+    "check_sigmoid_backward",
+    "check_softmax_cross_entropy_grad",
     "check_softplus",
+    "confusion_matrix",
     "draw_graph",
+    "fit",
     "forward_mode_gradient",
     "grad",
     "gradcheck",
+    "load_digits",
+    "log_softmax",
     "maximum",
     "numerical_gradient",
     "plot_decision_boundary",
     "relative_error",
     "reverse_mode_gradient",
     "seed_everything",
+    "softmax",
     "topological_order",
     "two_moons",
+    "xor",
 ]

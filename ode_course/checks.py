@@ -6,9 +6,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 from ode_course.autodiff import Value
 
-__all__ = ["CheckFailed", "check_path_sum", "check_softplus"]
+__all__ = [
+    "CheckFailed",
+    "check_path_sum",
+    "check_sigmoid_backward",
+    "check_softmax_cross_entropy_grad",
+    "check_softplus",
+]
 
 
 class CheckFailed(AssertionError):
@@ -91,3 +99,99 @@ def check_softplus(softplus: Callable[[Value], Value]) -> None:
                 "derivative of ln(1 + eˣ) is eˣ / (1 + eˣ) = σ(x), the sigmoid."
             )
     print(f"Correct: values and gradients of softplus match at {len(points)} points.")
+
+
+def _call(fn: Callable, name: str, *args):
+    try:
+        return fn(*args)
+    except Exception as exc:  # report the learner's error in the exercise's terms
+        raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from exc
+
+
+def _array_result(out, shape: tuple[int, ...], name: str) -> np.ndarray:
+    if out is None:
+        raise CheckFailed(f"{name} returned None: did you forget the return statement?")
+    out = np.asarray(out, dtype=np.float64)
+    if out.shape != shape:
+        raise CheckFailed(f"{name} returned shape {out.shape}; expected {shape}.")
+    return out
+
+
+def check_sigmoid_backward(
+    sigmoid_backward: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> None:
+    """Chapter 2: ``sigmoid_backward(a, grad_out)`` must return ∂L/∂z = grad_out · a (1 − a).
+
+    Here a = σ(z) is the layer's cached output and grad_out = ∂L/∂a, both of shape (N, n).
+
+    Raises:
+        CheckFailed: the result has the wrong shape or values; the message names the likely slip.
+    """
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(4, 3))
+    a = 1.0 / (1.0 + np.exp(-z))
+    g = rng.normal(size=(4, 3))
+    out = _array_result(
+        _call(sigmoid_backward, "sigmoid_backward", a.copy(), g.copy()), a.shape, "sigmoid_backward"
+    )
+    want = g * a * (1 - a)
+    if np.allclose(out, want, rtol=1e-10, atol=1e-12):
+        print("Correct: sigmoid_backward returns grad_out * a * (1 - a).")
+        return
+    slips = {
+        "a * (1 - a) without grad_out (the chain rule multiplies by the upstream gradient)": (
+            a * (1 - a)
+        ),
+        "grad_out * a: the local derivative of σ is a (1 − a), not a": g * a,
+        "grad_out * (1 - a**2): that is tanh's derivative; σ'(z) = a (1 − a)": g * (1 - a**2),
+        "grad_out * σ(a): apply the derivative formula to a = σ(z), do not apply σ again": g
+        / (1 + np.exp(-a)),
+    }
+    for slip, value in slips.items():
+        if np.allclose(out, value):
+            raise CheckFailed(f"sigmoid_backward computes {slip}.")
+    raise CheckFailed(
+        "sigmoid_backward returns wrong values (max error "
+        f"{np.abs(out - want).max():.3g}). Expected grad_out * a * (1 - a), elementwise."
+    )
+
+
+def check_softmax_cross_entropy_grad(
+    grad_fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> None:
+    """Chapter 2: ``grad_fn(z, y)`` must return ∂L/∂z = (softmax(z) − onehot(y)) / N.
+
+    ``z`` are logits (N, K) and ``y`` integer labels (N,); L is the *mean* cross-entropy.
+
+    Raises:
+        CheckFailed: the result has the wrong shape or values; the message names the likely slip.
+    """
+    rng = np.random.default_rng(1)
+    z, y = rng.normal(size=(5, 4)) * 3, np.array([0, 3, 1, 1, 2])
+    out = _array_result(_call(grad_fn, "grad_fn", z.copy(), y.copy()), z.shape, "grad_fn")
+    shifted = z - z.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    onehot = np.eye(4)[y]
+    want = (p - onehot) / len(y)
+    if np.allclose(out, want, rtol=1e-9, atol=1e-12):
+        big = _call(grad_fn, "grad_fn", np.array([[1000.0, 0.0, -1000.0]]), np.array([0]))
+        if not np.all(np.isfinite(big)):
+            raise CheckFailed(
+                "correct for moderate logits, but logits of ±1000 give inf or nan. Subtract the "
+                "row maximum before exponentiating: softmax(z) = softmax(z − max z)."
+            )
+        print("Correct: the gradient is (softmax(z) − onehot(y)) / N, and it is stable.")
+        return
+    slips = {
+        "softmax(z) − onehot(y) without dividing by N (the loss is a mean over the batch)": p
+        - onehot,
+        "onehot(y) − softmax(z): the sign is flipped": (onehot - p) / len(y),
+        "softmax(z) / N: subtract 1 at the true class": p / len(y),
+    }
+    for slip, value in slips.items():
+        if np.allclose(out, value):
+            raise CheckFailed(f"grad_fn returns {slip}.")
+    raise CheckFailed(
+        f"grad_fn returns wrong values (max error {np.abs(out - want).max():.3g}). Expected "
+        "(softmax(z) − onehot(y)) / N."
+    )

@@ -2,10 +2,84 @@
 
 from __future__ import annotations
 
-import numpy as np
-from sklearn.datasets import make_moons
+from dataclasses import dataclass
 
-__all__ = ["two_moons"]
+import numpy as np
+from sklearn import datasets
+from sklearn.datasets import make_moons
+from sklearn.model_selection import train_test_split
+
+__all__ = ["DigitsSplit", "load_digits", "two_moons", "xor"]
+
+
+@dataclass(frozen=True)
+class DigitsSplit:
+    """A fixed train/validation/test split of the 8×8 digits: images flattened to 64 features."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_digits(
+    *, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0
+) -> DigitsSplit:
+    """scikit-learn's bundled 8×8 handwritten digits (1797 images, classes 0-9), split and scaled.
+
+    Nothing is downloaded: the images ship inside scikit-learn. Pixel values 0..16 are divided
+    by 16, so features lie in [0, 1]. The split is stratified (every class in the same proportion
+    in each part) and fixed by ``seed``.
+
+    Args:
+        val_fraction: share of all images used for validation.
+        test_fraction: share of all images held out for testing.
+        seed: the random seed of the split.
+
+    Returns:
+        A :class:`DigitsSplit` with float64 features (N, 64) and int64 labels (N,).
+
+    Raises:
+        ValueError: a fraction is not in (0, 1) or the two add up to 1 or more.
+
+    Example:
+        >>> split = load_digits()
+        >>> split.x_train.shape, split.x_val.shape, split.x_test.shape
+        ((1079, 64), (359, 64), (359, 64))
+    """
+    for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 < frac < 1:
+            raise ValueError(f"{name} must be in (0, 1); got {frac!r}")
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(
+            f"val_fraction + test_fraction must be < 1 to leave training data; got "
+            f"{val_fraction} + {test_fraction}"
+        )
+    digits = datasets.load_digits()
+    x, y = digits.data.astype(np.float64) / 16.0, digits.target.astype(np.int64)
+    n_test = round(test_fraction * len(y))
+    n_val = round(val_fraction * len(y))
+    x_rest, x_test, y_rest, y_test = train_test_split(
+        x, y, test_size=n_test, stratify=y, random_state=seed
+    )
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=n_val, stratify=y_rest, random_state=seed
+    )
+    return DigitsSplit(x_train, y_train, x_val, y_val, x_test, y_test)
+
+
+def xor() -> tuple[np.ndarray, np.ndarray]:
+    """The XOR truth table: inputs (4, 2) in {0, 1}² and labels (4,) = x₁ XOR x₂.
+
+    Example:
+        >>> x, y = xor()
+        >>> y.tolist()
+        [0, 1, 1, 0]
+    """
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    return x, np.array([0, 1, 1, 0], dtype=np.int64)
 
 
 def two_moons(

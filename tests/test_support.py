@@ -124,3 +124,60 @@ def test_check_softplus_accepts_a_correct_operation(capsys):
 def test_check_softplus_explains_mistakes(attempt, match):
     with pytest.raises(CheckFailed, match=match):
         check_softplus(attempt)
+
+
+def test_check_sigmoid_backward_accepts_the_answer(capsys):
+    from ode_course.checks import check_sigmoid_backward
+
+    check_sigmoid_backward(lambda a, g: g * a * (1 - a))
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "attempt,match",
+    [
+        (lambda a, g: a * (1 - a), "without grad_out"),
+        (lambda a, g: g * a, "not a"),
+        (lambda a, g: g * (1 - a**2), "tanh's derivative"),
+        (lambda a, g: g / (1 + np.exp(-a)), "do not apply σ again"),
+        (lambda a, g: None, "forget the return"),
+        (lambda a, g: g[:, :1], r"shape \(4, 1\); expected \(4, 3\)"),
+        (lambda a, g: g * 2.0, "wrong values"),
+    ],
+)
+def test_check_sigmoid_backward_explains_mistakes(attempt, match):
+    from ode_course.checks import check_sigmoid_backward
+
+    with pytest.raises(CheckFailed, match=match):
+        check_sigmoid_backward(attempt)
+
+
+def _stable_grad(z, y):
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1
+    return p / len(y)
+
+
+def _naive_grad(z, y):
+    with np.errstate(all="ignore"):
+        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1
+    return p / len(y)
+
+
+def test_check_softmax_cross_entropy_grad(capsys):
+    from ode_course.checks import check_softmax_cross_entropy_grad
+
+    check_softmax_cross_entropy_grad(_stable_grad)
+    assert "Correct" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="logits of ±1000 give inf or nan"):
+        check_softmax_cross_entropy_grad(_naive_grad)
+    with pytest.raises(CheckFailed, match="without dividing by N"):
+        check_softmax_cross_entropy_grad(lambda z, y: _stable_grad(z, y) * len(y))
+    with pytest.raises(CheckFailed, match="sign is flipped"):
+        check_softmax_cross_entropy_grad(lambda z, y: -_stable_grad(z, y))
+    with pytest.raises(CheckFailed, match="subtract 1 at the true class"):
+        check_softmax_cross_entropy_grad(
+            lambda z, y: _stable_grad(z, y) + np.eye(z.shape[1])[y] / len(y)
+        )

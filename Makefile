@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 PORT ?= 8000
+# MathJax is served from the book itself, so equations render without internet.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/_static/mathjax
 
 .PHONY: help install lint unit nbval html browser test book lab serve links times clean
 
@@ -39,7 +42,13 @@ nbval: $(STAMP)
 	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		notebooks -q -p no:cacheprovider
 
-html: $(STAMP)
+$(MATHJAX)/tex-mml-chtml.js:
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed once, to copy MathJax into the book"; exit 1; }
+	rm -rf _build/npm $(MATHJAX) && mkdir -p _build/npm
+	npm install --prefix _build/npm --no-save --no-audit --no-fund --loglevel=error mathjax@$(MATHJAX_VERSION)
+	cp -r _build/npm/node_modules/mathjax/es5 $(MATHJAX)
+
+html: $(STAMP) $(MATHJAX)/tex-mml-chtml.js
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 

@@ -1,7 +1,8 @@
 """Open every page of the built book in headless Chromium and check what a reader would see.
 
 For each page in the table of contents: the page has its title; no Python traceback, error or
-stderr output is shown; every image loaded; notebook pages offer the Colab launch link of their
+stderr output is shown; every image loaded; every equation was typeset by MathJax (served from
+the book itself); no request left 127.0.0.1; notebook pages offer the Colab launch link of their
 notebook. One screenshot per page is saved under _build/screenshots/.
 
 Run by `make browser` after `make html`; it uses Debian's Chromium and never downloads a
@@ -88,21 +89,44 @@ CHECKS_JS = """
   const images = Array.from(document.images).map(img => ({
       src: img.currentSrc || img.src, ok: img.complete && img.naturalWidth > 0}));
   const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
+  const math = Array.from(document.querySelectorAll('span.math, div.math'));
+  const untypeset = math.filter(el => !el.querySelector('mjx-container'))
+                        .map(el => el.textContent.slice(0, 60));
   return {title: document.title, h1: h1Text,
           traceback: bodyText.includes('Traceback (most recent call last)'),
-          errorOutputs: errorOutputs.length, images, links};
+          errorOutputs: errorOutputs.length, images, links, nMath: math.length, untypeset};
 }
 """
 
 
-def check_page(page, base: str, source: str, shots: Path, slug: str) -> list[str]:
+MATHJAX_READY_JS = """
+async () => {
+  if (!document.querySelector('span.math, div.math')) return 'no math';
+  for (let i = 0; i < 100 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++) {
+    await new Promise(r => setTimeout(r, 100));
+  }
+  if (!(window.MathJax && MathJax.startup)) return 'MathJax did not load';
+  await MathJax.startup.promise;
+  return 'typeset';
+}
+"""
+
+
+def check_page(page, base: str, source: str, shots: Path, slug: str) -> tuple[list[str], int]:
+    """Problems found on one page, and the number of equations on it."""
     problems: list[str] = []
     url = f"{base}/{source}.html"
     response = page.goto(url, wait_until="load")
     if response is None or response.status != 200:
-        return [f"HTTP {response.status if response else 'no response'} for {url}"]
+        return [f"HTTP {response.status if response else 'no response'} for {url}"], 0
+    mathjax = page.evaluate(MATHJAX_READY_JS)
     page.wait_for_timeout(200)
     info = page.evaluate(CHECKS_JS)
+    if mathjax == "MathJax did not load":
+        problems.append("the page has math but MathJax did not load")
+    if info["untypeset"]:
+        n, examples = len(info["untypeset"]), info["untypeset"][:2]
+        problems.append(f"{n} of {info['nMath']} equations not typeset, e.g. {examples}")
     title = source_title(source)
     if title not in info["h1"]:
         problems.append(f"heading {info['h1']!r} does not show the title {title!r}")
@@ -124,7 +148,7 @@ def check_page(page, base: str, source: str, shots: Path, slug: str) -> list[str
             problems.append(f"no Colab launch link {want}; found {colab}")
     shot = shots / (source.replace("/", "__") + ".png")
     page.screenshot(path=str(shot), full_page=True)
-    return problems
+    return problems, info["nMath"]
 
 
 def main() -> int:
@@ -144,7 +168,7 @@ def main() -> int:
     server = serve(html)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     external: list[str] = []
-    passed = failed = 0
+    passed = failed = math_pages = 0
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -159,7 +183,11 @@ def main() -> int:
 
         page.route("**/*", only_local)
         for source in toc_pages():
-            problems = check_page(page, base, source, shots, slug)
+            external.clear()
+            problems, n_math = check_page(page, base, source, shots, slug)
+            math_pages += n_math > 0
+            if external:
+                problems.append(f"requests left 127.0.0.1: {sorted(set(external))[:3]}")
             if problems:
                 failed += 1
                 print(f"FAIL {source}")
@@ -167,12 +195,10 @@ def main() -> int:
                     print(f"     - {problem}")
             else:
                 passed += 1
-                print(f"ok   {source}")
+                print(f"ok   {source} ({n_math} equations typeset)")
         browser.close()
     server.shutdown()
-    if external:
-        blocked = sorted(set(external))
-        print(f"note: {len(blocked)} request(s) to other hosts were blocked: {blocked[:3]}")
+    print(f"{math_pages} pages with math, all typeset by the book's own MathJax")
     print(f"screenshots in {shots}")
     print(f"browser check: {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -13,7 +13,7 @@ PORT ?= 8000
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax
 
-.PHONY: help install lint unit nbval html browser test book lab serve links times clean
+.PHONY: help install lint unit nbval html browser test book lab serve links times student clean
 
 help:
 	@echo "make book   build the HTML book into _build/html (creates .venv and installs on first use)"
@@ -22,6 +22,7 @@ help:
 	@echo "make serve  serve the built book on http://127.0.0.1:$(PORT)"
 	@echo "make times  measure each notebook's execution time (benchmarks/notebook_times.py)"
 	@echo "make links  rewrite Colab links after changing the repository URL in _config.yml"
+	@echo "make student  write student editions (solutions removed) to _build/student/"
 
 # The virtual environment, with the versions we test with pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -77,6 +78,9 @@ serve:
 
 links: $(STAMP)
 	$(BIN)/python tools/sync_links.py
+
+student: $(STAMP)
+	$(BIN)/python -m ode_course.editions notebooks _build/student
 
 times: $(STAMP)
 	$(BIN)/python benchmarks/notebook_times.py

@@ -4,7 +4,8 @@ Modules are named by concept: :mod:`~ode_course.autodiff` (a scalar reverse-mode
 gradient checking), :mod:`~ode_course.scalar_nn` (an MLP built from it), :mod:`~ode_course.mlp`
 (a vectorised numpy MLP with hand-written backward passes), :mod:`~ode_course.data` (datasets
 generated in code or shipped with scikit-learn), :mod:`~ode_course.plotting` (shared figures),
-:mod:`~ode_course.checks` (exercise check functions) and :mod:`~ode_course.seeding`.
+:mod:`~ode_course.checks` (exercise check functions), :mod:`~ode_course.editions` (student
+editions without solutions) and :mod:`~ode_course.seeding`.
 """
 
 from ode_course.autodiff import (
@@ -27,6 +28,7 @@ from ode_course.checks import (
     check_softplus,
 )
 from ode_course.data import DigitsSplit, load_digits, two_moons, xor
+from ode_course.editions import student_edition, write_student_editions
 from ode_course.mlp import (
     Linear,
     ReLU,
@@ -84,7 +86,9 @@ __all__ = [
     "reverse_mode_gradient",
     "seed_everything",
     "softmax",
+    "student_edition",
     "topological_order",
     "two_moons",
+    "write_student_editions",
     "xor",
 ]

@@ -13,14 +13,14 @@ PORT ?= 8000
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax
 
-.PHONY: help install lint unit nbval html browser test book lab serve links times student clean
+.PHONY: help install lint unit nbval html browser test book lab serve links times guide student clean
 
 help:
 	@echo "make book   build the HTML book into _build/html (creates .venv and installs on first use)"
 	@echo "make test   run everything CI runs: lint, unit tests, notebooks, book build, browser check"
 	@echo "make lab    open the notebooks in JupyterLab"
 	@echo "make serve  serve the built book on http://127.0.0.1:$(PORT)"
-	@echo "make times  measure each notebook's execution time (benchmarks/notebook_times.py)"
+	@echo "make times  measure each notebook's execution time and rewrite the instructor guide"
 	@echo "make links  rewrite Colab links after changing the repository URL in _config.yml"
 	@echo "make student  write student editions (solutions removed) to _build/student/"
 
@@ -83,7 +83,11 @@ student: $(STAMP)
 	$(BIN)/python -m ode_course.editions notebooks _build/student
 
 times: $(STAMP)
-	$(BIN)/python benchmarks/notebook_times.py
+	$(BIN)/python benchmarks/notebook_times.py --json benchmarks/notebook_times.json
+	$(BIN)/python tools/instructor_guide.py
+
+guide: $(STAMP)
+	$(BIN)/python tools/instructor_guide.py
 
 clean:
 	rm -rf _build

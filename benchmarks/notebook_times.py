@@ -22,6 +22,7 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+MACHINE = f"a {os.cpu_count()}-core CPU (Python {platform.python_version()})"
 
 
 def time_notebook(path: Path, timeout: int = 1800) -> float:
@@ -44,9 +45,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the times to this JSON file")
     args = parser.parse_args()
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
-    print(
-        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPU(s)"
-    )
+    print(f"measuring on {MACHINE}")
     times = {}
     for path in paths:
         seconds = time_notebook(path)
@@ -56,7 +55,8 @@ def main() -> int:
     print(f"{'total':<24} {total:7.1f} s")
     if args.json:
         args.json.write_text(
-            json.dumps({"seconds": times, "total": round(total, 1)}, indent=2) + "\n"
+            json.dumps({"machine": MACHINE, "seconds": times, "total": round(total, 1)}, indent=2)
+            + "\n"
         )
     return 0
 

@@ -1,11 +1,17 @@
 """ode_course: the companion package of "Neural networks through the lens of ODEs".
 
-Modules are named by concept: :mod:`~ode_course.autodiff` (a scalar reverse-mode engine and
-gradient checking), :mod:`~ode_course.scalar_nn` (an MLP built from it), :mod:`~ode_course.mlp`
-(a vectorised numpy MLP with hand-written backward passes), :mod:`~ode_course.data` (datasets
-generated in code or shipped with scikit-learn), :mod:`~ode_course.plotting` (shared figures),
-:mod:`~ode_course.checks` (exercise check functions), :mod:`~ode_course.editions` (student
-editions without solutions) and :mod:`~ode_course.seeding`.
+Modules are named by concept:
+
+- :mod:`~ode_course.autodiff`: a scalar reverse-mode engine and gradient checking;
+- :mod:`~ode_course.scalar_nn`: a small MLP built from that engine;
+- :mod:`~ode_course.mlp`: a vectorised numpy MLP with hand-written backward passes;
+- :mod:`~ode_course.optim`: optimizers and learning-rate schedules for numpy arrays;
+- :mod:`~ode_course.landscapes`: two-dimensional test functions for optimizers;
+- :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn;
+- :mod:`~ode_course.plotting`: figures the chapters share;
+- :mod:`~ode_course.checks`: the exercises' check functions;
+- :mod:`~ode_course.editions`: student editions of the notebooks, without solutions;
+- :mod:`~ode_course.seeding`: one call to seed Python, numpy and torch.
 """
 
 from ode_course.autodiff import (
@@ -29,6 +35,7 @@ from ode_course.checks import (
 )
 from ode_course.data import DigitsSplit, load_digits, two_moons, xor
 from ode_course.editions import student_edition, write_student_editions
+from ode_course.landscapes import LANDSCAPES, Landscape
 from ode_course.mlp import (
     Linear,
     ReLU,
@@ -44,6 +51,20 @@ from ode_course.mlp import (
     log_softmax,
     softmax,
 )
+from ode_course.optim import (
+    OPTIMIZERS,
+    SCHEDULES,
+    SGD,
+    Adagrad,
+    Adam,
+    CosineAnnealing,
+    ExponentialDecay,
+    Momentum,
+    Nesterov,
+    Optimizer,
+    RMSprop,
+    StepDecay,
+)
 from ode_course.plotting import draw_graph, plot_decision_boundary
 from ode_course.scalar_nn import MLP, Layer, Neuron
 from ode_course.seeding import seed_everything
@@ -51,17 +72,31 @@ from ode_course.seeding import seed_everything
 __version__ = "0.1.0"
 
 __all__ = [
+    "LANDSCAPES",
     "MLP",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "SGD",
+    "Adagrad",
+    "Adam",
     "CheckFailed",
+    "CosineAnnealing",
     "DigitsSplit",
+    "ExponentialDecay",
     "GradientCheckError",
+    "Landscape",
     "Layer",
     "Linear",
+    "Momentum",
+    "Nesterov",
     "Neuron",
+    "Optimizer",
+    "RMSprop",
     "ReLU",
     "Sequential",
     "Sigmoid",
     "SoftmaxCrossEntropy",
+    "StepDecay",
     "Tanh",
     "TrainingHistory",
     "Value",

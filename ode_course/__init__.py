@@ -28,6 +28,8 @@ from ode_course.autodiff import (
 )
 from ode_course.checks import (
     CheckFailed,
+    check_adam_bias_correction,
+    check_momentum_step,
     check_path_sum,
     check_sigmoid_backward,
     check_softmax_cross_entropy_grad,
@@ -35,7 +37,7 @@ from ode_course.checks import (
 )
 from ode_course.data import DigitsSplit, load_digits, two_moons, xor
 from ode_course.editions import student_edition, write_student_editions
-from ode_course.landscapes import LANDSCAPES, Landscape
+from ode_course.landscapes import LANDSCAPES, Descent, Landscape, descend
 from ode_course.mlp import (
     Linear,
     ReLU,
@@ -65,7 +67,13 @@ from ode_course.optim import (
     RMSprop,
     StepDecay,
 )
-from ode_course.plotting import draw_graph, plot_decision_boundary
+from ode_course.plotting import (
+    animate_paths,
+    animation_html,
+    draw_graph,
+    plot_decision_boundary,
+    plot_landscape,
+)
 from ode_course.scalar_nn import MLP, Layer, Neuron
 from ode_course.seeding import seed_everything
 
@@ -81,6 +89,7 @@ __all__ = [
     "Adam",
     "CheckFailed",
     "CosineAnnealing",
+    "Descent",
     "DigitsSplit",
     "ExponentialDecay",
     "GradientCheckError",
@@ -102,11 +111,16 @@ __all__ = [
     "Value",
     "accuracy",
     "add_bias_column",
+    "animate_paths",
+    "animation_html",
+    "check_adam_bias_correction",
+    "check_momentum_step",
     "check_path_sum",
     "check_sigmoid_backward",
     "check_softmax_cross_entropy_grad",
     "check_softplus",
     "confusion_matrix",
+    "descend",
     "draw_graph",
     "fit",
     "forward_mode_gradient",
@@ -117,6 +131,7 @@ __all__ = [
     "maximum",
     "numerical_gradient",
     "plot_decision_boundary",
+    "plot_landscape",
     "relative_error",
     "reverse_mode_gradient",
     "seed_everything",

@@ -12,6 +12,8 @@ from ode_course.autodiff import Value
 
 __all__ = [
     "CheckFailed",
+    "check_adam_bias_correction",
+    "check_momentum_step",
     "check_path_sum",
     "check_sigmoid_backward",
     "check_softmax_cross_entropy_grad",
@@ -195,3 +197,106 @@ def check_softmax_cross_entropy_grad(
         f"grad_fn returns wrong values (max error {np.abs(out - want).max():.3g}). Expected "
         "(softmax(z) − onehot(y)) / N."
     )
+
+
+def _quadratic_gradients(theta: np.ndarray) -> np.ndarray:
+    """∇f for f(θ) = ½ θᵀ diag(1, 10) θ, the ill-conditioned bowl the optimizer checks use."""
+    return np.array([1.0, 10.0]) * theta
+
+
+def check_momentum_step(momentum_step: Callable) -> None:
+    """Chapter 3: ``momentum_step(theta, grad, velocity, lr, mu)`` returns (theta, velocity).
+
+    The textbook heavy ball: v ← μ v − lr g, then θ ← θ + v. Thirty steps on a quadratic bowl
+    must follow the package's :class:`~ode_course.optim.Momentum` (torch's formulation, the same
+    trajectory for a constant lr).
+
+    Raises:
+        CheckFailed: the function returns the wrong thing or follows a different trajectory; the
+            message names the likely slip.
+    """
+    from ode_course.optim import Momentum
+
+    lr, mu = 0.05, 0.9
+    reference = np.array([1.0, 1.0])
+    opt = Momentum(lr=lr, momentum=mu)
+    theta, velocity = np.array([1.0, 1.0]), np.zeros(2)
+
+    def variants(t, v, g):
+        return {
+            "v ← μ v + lr g: the step must go against the gradient (v ← μ v − lr g)": (
+                t + (mu * v + lr * g),
+                mu * v + lr * g,
+            ),
+            "v ← v − lr g: the old velocity must be scaled by μ": (t + v - lr * g, v - lr * g),
+            "θ moved with the old velocity: update v first, then θ ← θ + v_new": (
+                t + v,
+                mu * v - lr * g,
+            ),
+        }
+
+    for k in range(30):
+        g = _quadratic_gradients(theta)
+        out = _call(momentum_step, "momentum_step", theta.copy(), g.copy(), velocity.copy(), lr, mu)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise CheckFailed(
+                "momentum_step must return a pair (new_theta, new_velocity); got "
+                f"{type(out).__name__}."
+            )
+        new_theta = _array_result(out[0], (2,), "new_theta")
+        new_velocity = _array_result(out[1], (2,), "new_velocity")
+        opt.step([reference], [_quadratic_gradients(reference)])
+        if not np.allclose(new_theta, reference, rtol=1e-10, atol=1e-12):
+            for slip, (t_bad, _) in variants(theta, velocity, g).items():
+                if np.allclose(new_theta, t_bad, rtol=1e-10, atol=1e-12):
+                    raise CheckFailed(f"at step {k + 1}: {slip}.")
+            raise CheckFailed(
+                f"at step {k + 1} theta is {new_theta.round(6)}, expected {reference.round(6)} "
+                "(v ← μ v − lr g, then θ ← θ + v)."
+            )
+        want_velocity = mu * velocity - lr * g
+        if not np.allclose(new_velocity, want_velocity, rtol=1e-10, atol=1e-12):
+            raise CheckFailed(
+                f"at step {k + 1} the returned velocity is {new_velocity.round(6)}, expected "
+                f"μ v − lr g = {want_velocity.round(6)}: return the updated velocity too."
+            )
+        theta, velocity = new_theta, new_velocity
+    print("Correct: 30 steps of your heavy ball match ode_course.optim.Momentum exactly.")
+
+
+def check_adam_bias_correction(bias_correct: Callable) -> None:
+    """Chapter 3: ``bias_correct(m, v, t, beta1, beta2)`` returns (m̂, v̂) = (m/(1−β₁ᵗ), v/(1−β₂ᵗ)).
+
+    ``t`` counts steps from 1; the check tries t = 1, 2, 10 and 1000.
+
+    Raises:
+        CheckFailed: the correction is wrong; the message names the likely slip.
+    """
+    rng = np.random.default_rng(2)
+    beta1, beta2 = 0.9, 0.999
+    for t in (1, 2, 10, 1000):
+        m, v = rng.normal(size=3), rng.random(3)
+        out = _call(bias_correct, "bias_correct", m.copy(), v.copy(), t, beta1, beta2)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise CheckFailed(f"bias_correct must return a pair (m_hat, v_hat); got {out!r:.60}.")
+        m_hat = _array_result(out[0], (3,), "m_hat")
+        v_hat = _array_result(out[1], (3,), "v_hat")
+        want_m, want_v = m / (1 - beta1**t), v / (1 - beta2**t)
+        if np.allclose(m_hat, want_m) and np.allclose(v_hat, want_v):
+            continue
+        if not (np.all(np.isfinite(m_hat)) and np.all(np.isfinite(v_hat))):
+            raise CheckFailed(
+                f"at t = {t} the result is not finite: t counts steps from 1, so use β**t "
+                "(β**(t − 1) is 1 at the first step and divides by zero)."
+            )
+        if np.allclose(m_hat, m * (1 - beta1**t)):
+            raise CheckFailed("m_hat multiplies by (1 − β₁ᵗ); the correction divides by it.")
+        if np.allclose(m_hat, m / (1 - beta2**t)) or np.allclose(v_hat, v / (1 - beta1**t)):
+            raise CheckFailed("β₁ and β₂ are swapped: m̂ uses β₁ and v̂ uses β₂.")
+        if np.allclose(m_hat, m / (1 - beta1)) and t > 1:
+            raise CheckFailed("the power of β is missing: divide by 1 − β₁ᵗ, not by 1 − β₁.")
+        raise CheckFailed(
+            f"at t = {t}: m_hat = {m_hat.round(4)}, expected {want_m.round(4)}; "
+            f"v_hat = {v_hat.round(6)}, expected {want_v.round(6)}."
+        )
+    print("Correct: m / (1 − β₁ᵗ) and v / (1 − β₂ᵗ) at t = 1, 2, 10 and 1000.")

@@ -37,8 +37,10 @@ from numpy.typing import ArrayLike
 
 __all__ = [
     "LANDSCAPES",
+    "Descent",
     "Landscape",
     "beale",
+    "descend",
     "goldstein_price",
     "rosenbrock",
     "six_hump_camel",
@@ -204,7 +206,7 @@ goldstein_price = Landscape(
     minima=((0.0, -1.0),),
     f_min=3.0,
     bounds=((-2.0, 2.0), (-2.0, 2.0)),
-    start=(-1.0, 1.0),
+    start=(-0.5, 0.5),
 )
 
 # --------------------------------------------------------------------------- Rosenbrock
@@ -268,3 +270,77 @@ beale = Landscape(
 LANDSCAPES: dict[str, Landscape] = {
     land.name: land for land in (six_hump_camel, goldstein_price, rosenbrock, beale)
 }
+
+
+@dataclass(frozen=True)
+class Descent:
+    """The path of an optimizer on a landscape.
+
+    Attributes:
+        path: the iterates θ₀, θ₁, …, shape (n + 1, 2); it stops early once the target is met
+            or the iterates blow up.
+        values: f at each iterate, shape (n + 1,).
+        iterations: the first k with f(θ_k) − f* ≤ tol, or None if it was never reached.
+        diverged: whether the iterates became non-finite or f exceeded 1e12.
+    """
+
+    path: np.ndarray
+    values: np.ndarray
+    iterations: int | None
+    diverged: bool
+
+
+def descend(
+    landscape: Landscape,
+    optimizer,
+    *,
+    steps: int,
+    start: ArrayLike | None = None,
+    tol: float | None = 1e-3,
+) -> Descent:
+    """Run ``optimizer`` on ``landscape``: θ_{k+1} = optimizer.step(θ_k, ∇f(θ_k)), k < steps.
+
+    Args:
+        landscape: the function to minimise.
+        optimizer: anything with ``step(params, grads)``, e.g. ``ode_course.optim.Adam(lr=0.1)``.
+        steps: the largest number of steps.
+        start: θ₀, shape (2,); ``landscape.start`` if omitted.
+        tol: stop at the first iterate with f − f* ≤ tol; ``None`` runs all ``steps``.
+
+    Returns:
+        A :class:`Descent`.
+
+    Raises:
+        ValueError: ``steps`` is not a positive integer, ``tol`` is negative, or ``start`` is
+            not a point of shape (2,).
+
+    Example:
+        >>> from ode_course.optim import SGD
+        >>> run = descend(LANDSCAPES["rosenbrock"], SGD(lr=1e-3), steps=20_000)
+        >>> run.iterations, bool(run.values[-1] <= 1e-3)
+        (6543, True)
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise ValueError(f"steps must be a positive integer; got steps={steps!r}")
+    if tol is not None and not tol >= 0:
+        raise ValueError(f"tol must be >= 0 or None; got tol={tol!r}")
+    theta = landscape._point(landscape.start if start is None else start).copy()
+    path, values = [theta.copy()], [landscape.value(theta)]
+    iterations, diverged = None, False
+    if tol is not None and values[0] - landscape.f_min <= tol:
+        iterations = 0
+    f, grad = landscape.f, landscape.grad
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, steps + 1):
+            if iterations is not None and tol is not None:
+                break
+            optimizer.step([theta], [grad(theta[0], theta[1])])
+            value = float(f(theta[0], theta[1]))
+            path.append(theta.copy())
+            values.append(value)
+            if not (np.all(np.isfinite(theta)) and np.isfinite(value) and value < 1e12):
+                diverged = True
+                break
+            if tol is not None and value - landscape.f_min <= tol:
+                iterations = k
+    return Descent(np.array(path), np.array(values), iterations, diverged)

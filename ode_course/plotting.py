@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.animation import Animation, FuncAnimation
 from matplotlib.axes import Axes
 
 from ode_course.autodiff import Value, topological_order
+from ode_course.landscapes import Landscape
 
-__all__ = ["draw_graph", "plot_decision_boundary"]
+__all__ = [
+    "animate_paths",
+    "animation_html",
+    "draw_graph",
+    "plot_decision_boundary",
+    "plot_landscape",
+]
 
 
 def _node_text(node: Value, show_grad: bool) -> str:
@@ -163,3 +173,122 @@ def plot_decision_boundary(
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     return ax
+
+
+def plot_landscape(
+    landscape: Landscape,
+    ax: Axes | None = None,
+    *,
+    paths: Mapping[str, np.ndarray] | None = None,
+    levels: int = 30,
+    resolution: int = 200,
+) -> Axes:
+    """Contours of log(1 + f − f*) over the landscape's box, its minima, and optional paths.
+
+    Args:
+        landscape: the function to draw.
+        ax: where to draw; a new figure is made if omitted.
+        paths: optimizer name → iterates of shape (n, 2), drawn as lines from the start point.
+        levels: the number of contour levels.
+        resolution: grid points per axis.
+
+    Returns:
+        The axes drawn on.
+
+    Raises:
+        ValueError: a path is not of shape (n, 2).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    X, Y, Z = landscape.grid(resolution)
+    ax.contourf(X, Y, np.log1p(Z - landscape.f_min), levels=levels, cmap="Greys_r", alpha=0.8)
+    for x, y in landscape.minima:
+        ax.plot(x, y, marker="*", color="gold", markersize=14, markeredgecolor="k", zorder=5)
+    for name, path in (paths or {}).items():
+        path = np.asarray(path)
+        if path.ndim != 2 or path.shape[1] != 2:
+            raise ValueError(f"paths[{name!r}] must have shape (n, 2); got {path.shape}")
+        ax.plot(path[:, 0], path[:, 1], "-", lw=1.5, label=name)
+    (x0, x1), (y0, y1) = landscape.bounds
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.plot(*landscape.start, "o", color="tab:red", markersize=6, zorder=5)
+    ax.set_title(landscape.name.replace("_", " "))
+    return ax
+
+
+def animate_paths(
+    landscape: Landscape,
+    paths: Mapping[str, np.ndarray],
+    *,
+    frames: int = 50,
+    interval: int = 100,
+    figsize: tuple[float, float] = (5.0, 4.5),
+    dpi: int = 72,
+) -> FuncAnimation:
+    """An animation of optimizers moving over a landscape, one line per optimizer.
+
+    Frame k shows every path up to step ⌈k · n_max / frames⌉, where n_max is the longest path;
+    a path that ended earlier (it met its target) stays at its last point. Display it in a
+    notebook with ``IPython.display.HTML(animation_html(anim))`` so that it plays in the book.
+
+    Args:
+        landscape: the function to draw.
+        paths: optimizer name → iterates of shape (n, 2).
+        frames: the number of frames.
+        interval: milliseconds between frames.
+        figsize, dpi: the size of each frame (small frames keep the notebook small).
+
+    Returns:
+        The animation; its figure is closed so that it is not also shown as a still image.
+        Turn it into HTML for a notebook with :func:`animation_html`.
+
+    Raises:
+        ValueError: ``paths`` is empty, a path is not (n, 2), or ``frames`` < 1.
+    """
+    if not paths:
+        raise ValueError("paths must name at least one optimizer path")
+    if isinstance(frames, bool) or not isinstance(frames, int | np.integer) or frames < 1:
+        raise ValueError(f"frames must be a positive integer; got {frames!r}")
+    arrays = {name: np.asarray(p) for name, p in paths.items()}
+    for name, path in arrays.items():
+        if path.ndim != 2 or path.shape[1] != 2:
+            raise ValueError(f"paths[{name!r}] must have shape (n, 2); got {path.shape}")
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    plot_landscape(landscape, ax, resolution=120)
+    lines = {name: ax.plot([], [], "-", lw=1.8, label=name)[0] for name in arrays}
+    heads = {name: ax.plot([], [], "o", color=lines[name].get_color(), ms=5)[0] for name in arrays}
+    ax.legend(loc="upper left", fontsize=7)
+    n_max = max(len(p) for p in arrays.values())
+    counter = ax.text(0.98, 0.02, "", transform=ax.transAxes, ha="right", fontsize=8)
+
+    def draw(k: int):
+        step = int(np.ceil((k + 1) * (n_max - 1) / frames))
+        for name, path in arrays.items():
+            shown = path[: step + 1]
+            lines[name].set_data(shown[:, 0], shown[:, 1])
+            heads[name].set_data(shown[-1:, 0], shown[-1:, 1])
+        counter.set_text(f"step {step}")
+        return [*lines.values(), *heads.values(), counter]
+
+    anim = FuncAnimation(fig, draw, frames=frames, interval=interval, blit=False)
+    plt.close(fig)
+    return anim
+
+
+def animation_html(anim: Animation) -> str:
+    """The animation as self-contained HTML and JavaScript, frames embedded as JPEG.
+
+    JPEG frames are about half the size of PNG ones for shaded contour plots, which keeps the
+    notebook (and the page of the book that shows it) small. Matplotlib's player links its
+    button icons from a CDN; that link is dropped so the page needs no internet (the book's theme
+    and JupyterLab ship the same icon font).
+
+    Raises:
+        TypeError: ``anim`` is not a matplotlib animation.
+    """
+    if not isinstance(anim, Animation):
+        raise TypeError(f"anim must be a matplotlib animation; got {type(anim).__name__}")
+    with matplotlib.rc_context({"animation.frame_format": "jpeg"}):
+        html = anim.to_jshtml()
+    return re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", html)

@@ -2,8 +2,9 @@
 
 For each page in the table of contents: the page has its title; no Python traceback, error or
 stderr output is shown; every image loaded; every equation was typeset by MathJax (served from
-the book itself); no request left 127.0.0.1; notebook pages offer the Colab launch link of their
-notebook. One screenshot per page is saved under _build/screenshots/.
+the book itself); no request left 127.0.0.1; every animation plays when its Play button is
+clicked; notebook pages offer the Colab launch link of their notebook. One screenshot per page
+is saved under _build/screenshots/.
 
 Run by `make browser` after `make html`; it uses Debian's Chromium and never downloads a
 browser. Prints one line per page and a closing 'N passed, M failed' line; exits 1 on failure.
@@ -112,16 +113,38 @@ async () => {
 """
 
 
-def check_page(page, base: str, source: str, shots: Path, slug: str) -> tuple[list[str], int]:
-    """Problems found on one page, and the number of equations on it."""
+ANIMATIONS_PLAY_JS = """
+async () => {
+  const results = [];
+  for (const img of document.querySelectorAll('img[id^="_anim_img"]')) {
+    const id = img.id.slice('_anim_img'.length);
+    const play = document.querySelector(`button[onclick="anim${id}.play_animation()"]`);
+    const before = img.src;
+    if (!play) { results.push(false); continue; }
+    play.click();
+    await new Promise(r => setTimeout(r, 800));
+    results.push(img.src !== before && img.naturalWidth > 0);
+    const pause = document.querySelector(`button[onclick="anim${id}.pause_animation()"]`);
+    if (pause) pause.click();
+  }
+  return results;
+}
+"""
+
+
+def check_page(page, base: str, source: str, shots: Path, slug: str) -> tuple[list[str], int, int]:
+    """Problems found on one page, and the numbers of equations and animations on it."""
     problems: list[str] = []
     url = f"{base}/{source}.html"
     response = page.goto(url, wait_until="load")
     if response is None or response.status != 200:
-        return [f"HTTP {response.status if response else 'no response'} for {url}"], 0
+        return [f"HTTP {response.status if response else 'no response'} for {url}"], 0, 0
     mathjax = page.evaluate(MATHJAX_READY_JS)
     page.wait_for_timeout(200)
     info = page.evaluate(CHECKS_JS)
+    animations = page.evaluate(ANIMATIONS_PLAY_JS)
+    if not all(animations):
+        problems.append(f"{animations.count(False)} of {len(animations)} animations did not play")
     if mathjax == "MathJax did not load":
         problems.append("the page has math but MathJax did not load")
     if info["untypeset"]:
@@ -148,7 +171,7 @@ def check_page(page, base: str, source: str, shots: Path, slug: str) -> tuple[li
             problems.append(f"no Colab launch link {want}; found {colab}")
     shot = shots / (source.replace("/", "__") + ".png")
     page.screenshot(path=str(shot), full_page=True)
-    return problems, info["nMath"]
+    return problems, info["nMath"], len(animations)
 
 
 def main() -> int:
@@ -184,7 +207,7 @@ def main() -> int:
         page.route("**/*", only_local)
         for source in toc_pages():
             external.clear()
-            problems, n_math = check_page(page, base, source, shots, slug)
+            problems, n_math, n_anim = check_page(page, base, source, shots, slug)
             math_pages += n_math > 0
             if external:
                 problems.append(f"requests left 127.0.0.1: {sorted(set(external))[:3]}")
@@ -195,7 +218,7 @@ def main() -> int:
                     print(f"     - {problem}")
             else:
                 passed += 1
-                print(f"ok   {source} ({n_math} equations typeset)")
+                print(f"ok   {source} ({n_math} equations typeset, {n_anim} animations played)")
         browser.close()
     server.shutdown()
     print(f"{math_pages} pages with math, all typeset by the book's own MathJax")

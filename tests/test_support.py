@@ -181,3 +181,65 @@ def test_check_softmax_cross_entropy_grad(capsys):
         check_softmax_cross_entropy_grad(
             lambda z, y: _stable_grad(z, y) + np.eye(z.shape[1])[y] / len(y)
         )
+
+
+def _good_momentum(theta, grad, velocity, lr, mu):
+    velocity = mu * velocity - lr * grad
+    return theta + velocity, velocity
+
+
+def test_check_momentum_step(capsys):
+    from ode_course.checks import check_momentum_step
+
+    check_momentum_step(_good_momentum)
+    assert "Correct" in capsys.readouterr().out
+    slips = {
+        "against the gradient": lambda t, g, v, lr, mu: (t + mu * v + lr * g, mu * v + lr * g),
+        "scaled by μ": lambda t, g, v, lr, mu: (t + v - lr * g, v - lr * g),
+        "old velocity": lambda t, g, v, lr, mu: (t + v, mu * v - lr * g),
+        "must return a pair": lambda t, g, v, lr, mu: t - lr * g,
+        "returned velocity": lambda t, g, v, lr, mu: (t - lr * g, v),
+    }
+    for match, attempt in slips.items():
+        with pytest.raises(CheckFailed, match=match):
+            check_momentum_step(attempt)
+
+
+def test_check_adam_bias_correction(capsys):
+    from ode_course.checks import check_adam_bias_correction
+
+    check_adam_bias_correction(lambda m, v, t, b1, b2: (m / (1 - b1**t), v / (1 - b2**t)))
+    assert "Correct" in capsys.readouterr().out
+    slips = {
+        "counts steps from 1": lambda m, v, t, b1, b2: (
+            m / np.float64(1 - b1 ** (t - 1)) if t > 1 else m * np.inf,
+            v / (1 - b2**t),
+        ),
+        "multiplies": lambda m, v, t, b1, b2: (m * (1 - b1**t), v * (1 - b2**t)),
+        "swapped": lambda m, v, t, b1, b2: (m / (1 - b2**t), v / (1 - b1**t)),
+        "power of β is missing": lambda m, v, t, b1, b2: (m / (1 - b1), v / (1 - b2)),
+        "return a pair": lambda m, v, t, b1, b2: m,
+    }
+    for match, attempt in slips.items():
+        with pytest.raises(CheckFailed, match=match):
+            check_adam_bias_correction(attempt)
+
+
+def test_landscape_plot_and_animation():
+    from ode_course.landscapes import LANDSCAPES
+    from ode_course.plotting import animate_paths, animation_html, plot_landscape
+
+    land = LANDSCAPES["beale"]
+    path = np.array([land.start, (2.0, 0.3), (3.0, 0.5)])
+    ax = plot_landscape(land, paths={"demo": path})
+    assert ax.get_title() == "beale" and ax.get_lines()
+    plt.close("all")
+    html = animation_html(animate_paths(land, {"demo": path}, frames=3, dpi=20))
+    assert html.count("data:image/jpeg;base64") == 3  # one embedded frame per frame
+    assert "http" not in html.split("<script")[0]  # no stylesheet fetched from the network
+    with pytest.raises(ValueError, match="must name at least one"):
+        animate_paths(land, {})
+    with pytest.raises(ValueError, match=r"paths\['bad'\] must have shape \(n, 2\)"):
+        animate_paths(land, {"bad": np.zeros((3, 3))})
+    with pytest.raises(TypeError, match="matplotlib animation"):
+        animation_html("not an animation")

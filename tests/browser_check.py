@@ -3,8 +3,9 @@
 For each page in the table of contents: the page has its title; no Python traceback, error or
 stderr output is shown; every image loaded; every equation was typeset by MathJax (served from
 the book itself); no request left 127.0.0.1; every animation plays when its Play button is
-clicked; notebook pages offer the Colab launch link of their notebook. One screenshot per page
-is saved under _build/screenshots/.
+clicked; notebook pages offer the Colab launch link of their notebook, a download of the
+notebook and a link to its student edition, both of which load. One screenshot per page is
+saved under _build/screenshots/.
 
 Run by `make browser` after `make html`; it uses Debian's Chromium and never downloads a
 browser. Prints one line per page and a closing 'N passed, M failed' line; exits 1 on failure.
@@ -93,7 +94,8 @@ CHECKS_JS = """
   const math = Array.from(document.querySelectorAll('span.math, div.math'));
   const untypeset = math.filter(el => !el.querySelector('mjx-container'))
                         .map(el => el.textContent.slice(0, 60));
-  return {title: document.title, h1: h1Text,
+  const rawMath = ['\\\\(', '\\\\[', '$$'].filter(t => bodyText.includes(t));
+  return {title: document.title, h1: h1Text, rawMath,
           traceback: bodyText.includes('Traceback (most recent call last)'),
           errorOutputs: errorOutputs.length, images, links, nMath: math.length, untypeset};
 }
@@ -147,6 +149,8 @@ def check_page(page, base: str, source: str, shots: Path, slug: str) -> tuple[li
         problems.append(f"{animations.count(False)} of {len(animations)} animations did not play")
     if mathjax == "MathJax did not load":
         problems.append("the page has math but MathJax did not load")
+    if info["rawMath"]:
+        problems.append(f"raw TeX delimiters left in the page text: {info['rawMath']}")
     if info["untypeset"]:
         n, examples = len(info["untypeset"]), info["untypeset"][:2]
         problems.append(f"{n} of {info['nMath']} equations not typeset, e.g. {examples}")
@@ -165,10 +169,24 @@ def check_page(page, base: str, source: str, shots: Path, slug: str) -> tuple[li
     if broken:
         problems.append(f"images that did not load: {broken}")
     if (ROOT / f"{source}.ipynb").exists():
-        want = colab_url(slug, Path(source).name + ".ipynb")
+        name = Path(source).name + ".ipynb"
+        want = colab_url(slug, name)
         if want not in info["links"]:
             colab = [link for link in info["links"] if "colab.research.google.com" in link]
             problems.append(f"no Colab launch link {want}; found {colab}")
+        for what, link in (
+            ("download", f"{base}/_sources/{source}.ipynb"),
+            ("student edition", f"{base}/student/{name}"),
+        ):
+            if link not in info["links"]:
+                problems.append(f"no {what} link {link}")
+                continue
+            reply = page.request.get(link)
+            body = reply.text() if reply.ok else ""
+            if not reply.ok or '"cells"' not in body:
+                problems.append(f"the {what} link {link} does not serve a notebook")
+            elif what == "student edition" and "solution-start" in body:
+                problems.append("the student edition still contains a solution")
     shot = shots / (source.replace("/", "__") + ".png")
     page.screenshot(path=str(shot), full_page=True)
     return problems, info["nMath"], len(animations)

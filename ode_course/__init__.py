@@ -7,6 +7,7 @@ Modules are named by concept:
 - :mod:`~ode_course.mlp`: a vectorised numpy MLP with hand-written backward passes;
 - :mod:`~ode_course.optim`: optimizers and learning-rate schedules for numpy arrays;
 - :mod:`~ode_course.landscapes`: two-dimensional test functions for optimizers;
+- :mod:`~ode_course.gradient_flow`: training by integrating dθ/dt = −∇L(θ) with an ODE solver;
 - :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn;
 - :mod:`~ode_course.plotting`: figures the chapters share;
 - :mod:`~ode_course.checks`: the exercises' check functions;
@@ -34,9 +35,11 @@ from ode_course.checks import (
     check_sigmoid_backward,
     check_softmax_cross_entropy_grad,
     check_softplus,
+    check_stability_limit,
 )
-from ode_course.data import DigitsSplit, load_digits, two_moons, xor
+from ode_course.data import DigitsSplit, digits_per_class, load_digits, two_moons, xor
 from ode_course.editions import student_edition, write_student_editions
+from ode_course.gradient_flow import FlowResult, TorchObjective, minimize
 from ode_course.landscapes import LANDSCAPES, Descent, Landscape, descend
 from ode_course.mlp import (
     Linear,
@@ -92,6 +95,7 @@ __all__ = [
     "Descent",
     "DigitsSplit",
     "ExponentialDecay",
+    "FlowResult",
     "GradientCheckError",
     "Landscape",
     "Layer",
@@ -107,6 +111,7 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "StepDecay",
     "Tanh",
+    "TorchObjective",
     "TrainingHistory",
     "Value",
     "accuracy",
@@ -119,8 +124,10 @@ __all__ = [
     "check_sigmoid_backward",
     "check_softmax_cross_entropy_grad",
     "check_softplus",
+    "check_stability_limit",
     "confusion_matrix",
     "descend",
+    "digits_per_class",
     "draw_graph",
     "fit",
     "forward_mode_gradient",
@@ -129,6 +136,7 @@ __all__ = [
     "load_digits",
     "log_softmax",
     "maximum",
+    "minimize",
     "numerical_gradient",
     "plot_decision_boundary",
     "plot_landscape",

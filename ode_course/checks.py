@@ -18,6 +18,7 @@ __all__ = [
     "check_sigmoid_backward",
     "check_softmax_cross_entropy_grad",
     "check_softplus",
+    "check_stability_limit",
 ]
 
 
@@ -300,3 +301,47 @@ def check_adam_bias_correction(bias_correct: Callable) -> None:
             f"v_hat = {v_hat.round(6)}, expected {want_v.round(6)}."
         )
     print("Correct: m / (1 − β₁ᵗ) and v / (1 − β₂ᵗ) at t = 1, 2, 10 and 1000.")
+
+
+def check_stability_limit(max_stable_lr: Callable[[np.ndarray], float]) -> None:
+    """Chapter 4: ``max_stable_lr(H)`` returns the largest stable gradient-descent rate, 2/λ_max(H).
+
+    Gradient descent on L = ½ θᵀ H θ multiplies the error by (I − lr H) each step, which
+    shrinks every component only if |1 − lr λ| < 1 for every eigenvalue λ of H.
+
+    Raises:
+        CheckFailed: the answer is wrong on one of several symmetric positive definite matrices;
+            the message names the likely slip.
+    """
+    rng = np.random.default_rng(4)
+    for n in (2, 5, 8):
+        q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+        eig = np.sort(rng.uniform(0.5, 50.0, size=n))
+        hessian = q @ np.diag(eig) @ q.T
+        got = _call(max_stable_lr, "max_stable_lr", hessian.copy())
+        try:
+            got = float(got)
+        except (TypeError, ValueError) as exc:
+            raise CheckFailed(f"max_stable_lr must return a number; got {got!r:.60}") from exc
+        want = 2.0 / eig[-1]
+        if np.isclose(got, want, rtol=1e-8):
+            continue
+        slips = {
+            "1/λ_max: the step may be up to twice that, since |1 − lr λ| < 1 allows lr λ < 2": (
+                1.0 / eig[-1]
+            ),
+            "2/λ_min: the largest eigenvalue, not the smallest, limits the step": 2.0 / eig[0],
+            "2/trace(H): use the largest eigenvalue (np.linalg.eigvalsh), not the sum": (
+                2.0 / eig.sum()
+            ),
+            "2/max|H_ij|: the limit depends on eigenvalues, not on matrix entries": (
+                2.0 / np.abs(hessian).max()
+            ),
+        }
+        for slip, value in slips.items():
+            if np.isclose(got, value, rtol=1e-8):
+                raise CheckFailed(f"max_stable_lr returns {slip}.")
+        raise CheckFailed(
+            f"for a {n}×{n} Hessian you return {got:.6g}; expected 2/λ_max = {want:.6g}."
+        )
+    print("Correct: the stable learning rates are lr < 2/λ_max, checked on 3 Hessians.")

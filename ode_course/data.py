@@ -9,7 +9,7 @@ from sklearn import datasets
 from sklearn.datasets import make_moons
 from sklearn.model_selection import train_test_split
 
-__all__ = ["DigitsSplit", "load_digits", "two_moons", "xor"]
+__all__ = ["DigitsSplit", "digits_per_class", "load_digits", "two_moons", "xor"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,66 @@ def load_digits(
         x_rest, y_rest, test_size=n_val, stratify=y_rest, random_state=seed
     )
     return DigitsSplit(x_train, y_train, x_val, y_val, x_test, y_test)
+
+
+def digits_per_class(
+    classes: tuple[int, ...] = (0, 1, 2, 3, 4),
+    *,
+    n_train: int = 100,
+    n_val: int = 40,
+    seed: int = 0,
+) -> DigitsSplit:
+    """A subset of the 8×8 digits with a fixed number of training and validation images per class.
+
+    For each class, ``n_train`` images are drawn for training and ``n_val`` for validation;
+    every remaining image of those classes is the test set. Labels are renumbered 0..k−1 in
+    the order of ``classes``. scikit-learn's digits has about 180 images per class, so
+    n_train + n_val must stay below that.
+
+    Args:
+        classes: the digits to keep.
+        n_train: training images per class.
+        n_val: validation images per class.
+        seed: the random seed of the draw.
+
+    Returns:
+        A :class:`DigitsSplit` (features scaled to [0, 1]).
+
+    Raises:
+        ValueError: a class is not a digit, classes repeat, or a class has too few images.
+
+    Example:
+        >>> split = digits_per_class()
+        >>> split.x_train.shape, split.x_val.shape, split.x_test.shape
+        ((500, 64), (200, 64), (201, 64))
+    """
+    if len(set(classes)) != len(classes) or not all(c in range(10) for c in classes):
+        raise ValueError(f"classes must be distinct digits 0-9; got {classes!r}")
+    for name, n in (("n_train", n_train), ("n_val", n_val)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{name} must be a positive integer; got {n!r}")
+    digits = datasets.load_digits()
+    x, y = digits.data.astype(np.float64) / 16.0, digits.target
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
+    for label, digit in enumerate(classes):
+        idx = rng.permutation(np.flatnonzero(y == digit))
+        if len(idx) <= n_train + n_val:
+            raise ValueError(
+                f"digit {digit} has only {len(idx)} images; n_train + n_val = {n_train + n_val} "
+                "leaves none for testing. Fix: lower n_train or n_val."
+            )
+        for part, chosen in (
+            ("train", idx[:n_train]),
+            ("val", idx[n_train : n_train + n_val]),
+            ("test", idx[n_train + n_val :]),
+        ):
+            parts[part].append(np.column_stack([chosen, np.full(len(chosen), label)]))
+    out = []
+    for part in ("train", "val", "test"):
+        rows = np.concatenate(parts[part])
+        out += [x[rows[:, 0]], rows[:, 1].astype(np.int64)]
+    return DigitsSplit(*out)
 
 
 def xor() -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,8 @@ Modules are named by concept:
 - :mod:`~ode_course.optim`: optimizers and learning-rate schedules for numpy arrays;
 - :mod:`~ode_course.landscapes`: two-dimensional test functions for optimizers;
 - :mod:`~ode_course.gradient_flow`: training by integrating dθ/dt = −∇L(θ) with an ODE solver;
+- :mod:`~ode_course.solvers`: ODE solvers from scratch (Euler, midpoint, RK4, adaptive Dopri5);
+- :mod:`~ode_course.models`: residual blocks, ODE blocks and the classifiers built from them;
 - :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn;
 - :mod:`~ode_course.plotting`: figures the chapters share;
 - :mod:`~ode_course.checks`: the exercises' check functions;
@@ -56,6 +58,15 @@ from ode_course.mlp import (
     log_softmax,
     softmax,
 )
+from ode_course.models import (
+    ODEBlock,
+    ODEFunc,
+    ResBlock,
+    count_parameters,
+    mlp_classifier,
+    ode_classifier,
+    resnet_classifier,
+)
 from ode_course.optim import (
     OPTIMIZERS,
     SCHEDULES,
@@ -79,6 +90,7 @@ from ode_course.plotting import (
 )
 from ode_course.scalar_nn import MLP, Layer, Neuron
 from ode_course.seeding import seed_everything
+from ode_course.solvers import SOLVERS, CountNFE, Solution, SolverError, odeint, solve
 
 __version__ = "0.1.0"
 
@@ -88,10 +100,12 @@ __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
     "SGD",
+    "SOLVERS",
     "Adagrad",
     "Adam",
     "CheckFailed",
     "CosineAnnealing",
+    "CountNFE",
     "Descent",
     "DigitsSplit",
     "ExponentialDecay",
@@ -103,12 +117,17 @@ __all__ = [
     "Momentum",
     "Nesterov",
     "Neuron",
+    "ODEBlock",
+    "ODEFunc",
     "Optimizer",
     "RMSprop",
     "ReLU",
+    "ResBlock",
     "Sequential",
     "Sigmoid",
     "SoftmaxCrossEntropy",
+    "Solution",
+    "SolverError",
     "StepDecay",
     "Tanh",
     "TorchObjective",
@@ -126,6 +145,7 @@ __all__ = [
     "check_softplus",
     "check_stability_limit",
     "confusion_matrix",
+    "count_parameters",
     "descend",
     "digits_per_class",
     "draw_graph",
@@ -137,13 +157,18 @@ __all__ = [
     "log_softmax",
     "maximum",
     "minimize",
+    "mlp_classifier",
     "numerical_gradient",
+    "ode_classifier",
+    "odeint",
     "plot_decision_boundary",
     "plot_landscape",
     "relative_error",
+    "resnet_classifier",
     "reverse_mode_gradient",
     "seed_everything",
     "softmax",
+    "solve",
     "student_edition",
     "topological_order",
     "two_moons",

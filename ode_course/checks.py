@@ -15,6 +15,8 @@ __all__ = [
     "check_adam_bias_correction",
     "check_momentum_step",
     "check_path_sum",
+    "check_rk4_nfe",
+    "check_rk4_step",
     "check_sigmoid_backward",
     "check_softmax_cross_entropy_grad",
     "check_softplus",
@@ -345,3 +347,66 @@ def check_stability_limit(max_stable_lr: Callable[[np.ndarray], float]) -> None:
             f"for a {n}×{n} Hessian you return {got:.6g}; expected 2/λ_max = {want:.6g}."
         )
     print("Correct: the stable learning rates are lr < 2/λ_max, checked on 3 Hessians.")
+
+
+def check_rk4_step(rk4_step: Callable) -> None:
+    """Chapter 5: ``rk4_step(f, t, y, h)`` returns y + h/6 (k₁ + 2k₂ + 2k₃ + k₄).
+
+    k₁ = f(t, y), k₂ = f(t + h/2, y + h/2 k₁), k₃ = f(t + h/2, y + h/2 k₂), k₄ = f(t + h, y + h k₃).
+    The check compares one step on a time-dependent linear system with the package's RK4.
+
+    Raises:
+        CheckFailed: the step is wrong; the message names the likely slip.
+    """
+    import torch
+
+    from ode_course.solvers import RK4
+
+    A = torch.tensor([[-0.5, 1.0], [-1.0, -0.2]], dtype=torch.float64)
+
+    def f(t, y):
+        return (y @ A.T) * (1.0 + t)
+
+    y, t, h = torch.tensor([1.0, 0.5], dtype=torch.float64), 0.3, 0.2
+    out = _call(rk4_step, "rk4_step", f, t, y.clone(), h)
+    if not isinstance(out, torch.Tensor) or out.shape != y.shape:
+        raise CheckFailed(
+            f"rk4_step must return a tensor shaped like y {tuple(y.shape)}; got {out!r:.60}"
+        )
+    times = torch.tensor([t, t + h], dtype=torch.float64)
+    want = RK4(step_size=h).integrate(f, y, times).ys[-1]
+    if torch.allclose(out, want, rtol=1e-12, atol=1e-14):
+        print("Correct: one step of your RK4 equals ode_course.solvers.RK4 to 12 digits.")
+        return
+    k1 = f(t, y)
+    k2 = f(t + h / 2, y + h / 2 * k1)
+    k3 = f(t + h / 2, y + h / 2 * k2)
+    k4 = f(t + h, y + h * k3)
+    slips = {
+        "the weights: use (k₁ + 2k₂ + 2k₃ + k₄)/6": y + h * (k1 + k2 + k3 + k4) / 4,
+        "the times: k₂ and k₃ are evaluated at t + h/2, k₄ at t + h": y
+        + h / 6 * (k1 + 2 * f(t, y + h / 2 * k1) + 2 * f(t, y + h / 2 * k2) + f(t, y + h * k3)),
+        "the step: multiply the weighted slope by h": y + (k1 + 2 * k2 + 2 * k3 + k4) / 6,
+        "an Euler step, y + h f(t, y); RK4 averages four slopes": y + h * k1,
+    }
+    for slip, value in slips.items():
+        if torch.allclose(out, value, rtol=1e-12, atol=1e-14):
+            raise CheckFailed(f"rk4_step gets {slip}.")
+    raise CheckFailed(f"rk4_step returns {out.tolist()}, expected {want.tolist()}.")
+
+
+def check_rk4_nfe(nfe: int) -> None:
+    """Chapter 5: the number of evaluations of f by RK4 over [0, 1] with step 0.25.
+
+    Raises:
+        CheckFailed: the number is wrong; the message says how to count.
+    """
+    if nfe == 16:
+        print("Correct: 4 steps of 4 stages each, 16 evaluations of f.")
+        return
+    hints = {
+        4: "4 is the number of steps; each RK4 step evaluates f four times.",
+        5: "RK4 does not reuse the last stage (no FSAL): count 4 evaluations per step.",
+        17: "the start is not evaluated separately: k₁ of the first step is f(t₀, y₀).",
+    }
+    raise CheckFailed(hints.get(nfe, f"{nfe} is not right: count steps × stages per step."))

@@ -243,3 +243,22 @@ def test_landscape_plot_and_animation():
         animate_paths(land, {"bad": np.zeros((3, 3))})
     with pytest.raises(TypeError, match="matplotlib animation"):
         animation_html("not an animation")
+
+
+def test_check_rk4_functions(capsys):
+    from ode_course.checks import check_rk4_nfe, check_rk4_step
+
+    def rk4(f, t, y, h):
+        k1 = f(t, y)
+        k2 = f(t + h / 2, y + h / 2 * k1)
+        k3 = f(t + h / 2, y + h / 2 * k2)
+        k4 = f(t + h, y + h * k3)
+        return y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+    check_rk4_step(rk4)
+    check_rk4_nfe(16)
+    assert capsys.readouterr().out.count("Correct") == 2
+    with pytest.raises(CheckFailed, match="Euler step"):
+        check_rk4_step(lambda f, t, y, h: y + h * f(t, y))
+    with pytest.raises(CheckFailed, match="number of steps"):
+        check_rk4_nfe(4)

@@ -105,7 +105,8 @@ def render(chapters: list[dict], times: dict) -> str:
     for ch in chapters:
         t = seconds.get(ch["name"])
         shown = f"{t:.0f} s" if t is not None else "not measured"
-        study = ch["time"].split(",")[0].split(".")[0]
+        # the first clause: "About 2.5 hours, exercises included." -> "About 2.5 hours"
+        study = re.split(r"[,.](?:\s|$)", ch["time"])[0]
         lines.append(
             f"| {{doc}}`{ch['title']} <../notebooks/{ch['name']}>` | {shown} | {study} | "
             f"{len(ch['exercises'])} |"

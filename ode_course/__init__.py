@@ -10,6 +10,9 @@ Modules are named by concept:
 - :mod:`~ode_course.gradient_flow`: training by integrating dθ/dt = −∇L(θ) with an ODE solver;
 - :mod:`~ode_course.solvers`: ODE solvers from scratch (Euler, midpoint, RK4, adaptive Dopri5);
 - :mod:`~ode_course.models`: residual blocks, ODE blocks and the classifiers built from them;
+- :mod:`~ode_course.adjoint`: gradients through an ODE solve by the adjoint method, in constant
+  memory;
+- :mod:`~ode_course.memory`: the peak memory held by torch tensors, measured on any device;
 - :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn;
 - :mod:`~ode_course.plotting`: figures the chapters share;
 - :mod:`~ode_course.checks`: the exercises' check functions;
@@ -17,6 +20,7 @@ Modules are named by concept:
 - :mod:`~ode_course.seeding`: one call to seed Python, numpy and torch.
 """
 
+from ode_course.adjoint import AdjointStats, odeint_adjoint
 from ode_course.autodiff import (
     GradientCheckError,
     Value,
@@ -32,10 +36,12 @@ from ode_course.autodiff import (
 from ode_course.checks import (
     CheckFailed,
     check_adam_bias_correction,
+    check_augmented_dynamics,
     check_momentum_step,
     check_path_sum,
     check_rk4_nfe,
     check_rk4_step,
+    check_saved_bytes,
     check_sigmoid_backward,
     check_softmax_cross_entropy_grad,
     check_softplus,
@@ -45,6 +51,7 @@ from ode_course.data import DigitsSplit, digits_per_class, load_digits, two_moon
 from ode_course.editions import student_edition, write_student_editions
 from ode_course.gradient_flow import FlowResult, TorchObjective, minimize
 from ode_course.landscapes import LANDSCAPES, Descent, Landscape, descend
+from ode_course.memory import TensorMemory, peak_memory
 from ode_course.mlp import (
     Linear,
     ReLU,
@@ -105,6 +112,7 @@ __all__ = [
     "SOLVERS",
     "Adagrad",
     "Adam",
+    "AdjointStats",
     "CheckFailed",
     "CosineAnnealing",
     "CountNFE",
@@ -132,6 +140,7 @@ __all__ = [
     "SolverError",
     "StepDecay",
     "Tanh",
+    "TensorMemory",
     "TorchObjective",
     "TrainingHistory",
     "Value",
@@ -140,10 +149,12 @@ __all__ = [
     "animate_paths",
     "animation_html",
     "check_adam_bias_correction",
+    "check_augmented_dynamics",
     "check_momentum_step",
     "check_path_sum",
     "check_rk4_nfe",
     "check_rk4_step",
+    "check_saved_bytes",
     "check_sigmoid_backward",
     "check_softmax_cross_entropy_grad",
     "check_softplus",
@@ -165,6 +176,8 @@ __all__ = [
     "numerical_gradient",
     "ode_classifier",
     "odeint",
+    "odeint_adjoint",
+    "peak_memory",
     "plot_decision_boundary",
     "plot_landscape",
     "relative_error",

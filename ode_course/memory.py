@@ -1,0 +1,130 @@
+"""Measure the memory that torch tensors hold, on any device, CPU included.
+
+``tracemalloc`` does not see torch's allocations (they bypass Python's allocator), and the
+process's resident memory moves with the C allocator's caching, so neither measures what a
+computation *needs*. :class:`TensorMemory` watches every tensor that a torch operation creates
+(a ``TorchDispatchMode``: it sees the operations of the forward pass and of autograd's
+backward pass alike), adds the size of each new storage when it appears and subtracts it when
+the storage is freed. Its ``peak`` is the largest number of bytes held at once by tensors
+created while it was active, which is what backpropagation's saved activations make grow.
+
+Example:
+    >>> def two_buffers():
+    ...     a = torch.zeros(1000, dtype=torch.float64)  # 8000 bytes
+    ...     b = a + 1.0  # 8000 more, while a is alive
+    ...     return b[:10]  # a view keeps all of b's storage alive
+    >>> usage = TensorMemory()
+    >>> with usage:
+    ...     kept = two_buffers()
+    >>> usage.peak, usage.current
+    (16000, 8000)
+    >>> peak_memory(lambda: torch.ones(250) * 2)  # the ones and their double: 2 × 1000 bytes
+    2000
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+__all__ = ["TensorMemory", "peak_memory"]
+
+
+class TensorMemory(TorchDispatchMode):
+    """A context manager that tracks the bytes held by tensors created inside it.
+
+    Every storage created by a torch operation while the context is active is counted from its
+    creation until it is freed (even if that happens after the context exits). Tensors that
+    existed before are not counted, and views, reshapes and in-place operations add nothing,
+    because they allocate nothing.
+
+    Attributes:
+        current: bytes held now by the tracked storages.
+        peak: the largest value ``current`` reached while the context was active.
+
+    Example:
+        >>> with TensorMemory() as usage:
+        ...     x = torch.empty(256, dtype=torch.float32)
+        ...     del x
+        ...     y = torch.empty(64, dtype=torch.float32)
+        >>> usage.peak, usage.current  # 1024 bytes at most, 256 left
+        (1024, 256)
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current = 0
+        self.peak = 0
+        self._live: dict[int, int] = {}  # data pointer → bytes, for the storages still alive
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps __torch_dispatch__ to keep torch.compile out of it, which imports
+        # torch._dynamo (seconds) on first use; nothing here is compiled, so skip the wrapper
+        return False
+
+    def _free(self, key: int) -> None:
+        self.current -= self._live.pop(key, 0)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        outputs = (out,) if isinstance(out, torch.Tensor) else tree_flatten(out)[0]
+        inputs = None  # the storages the operation read: a view or an in-place result is one
+        for tensor in outputs:
+            if not isinstance(tensor, torch.Tensor):
+                continue
+            storage = tensor.untyped_storage()
+            if storage.data_ptr() in self._live:
+                continue
+            if inputs is None:
+                inputs = {
+                    x.untyped_storage().data_ptr()
+                    for x in tree_flatten((args, kwargs))[0]
+                    if isinstance(x, torch.Tensor)
+                }
+            if storage.data_ptr() not in inputs:
+                self._track(storage)
+        return out
+
+    def _track(self, storage: torch.UntypedStorage) -> None:
+        key, size = storage.data_ptr(), storage.nbytes()
+        if size:
+            self._live[key] = size
+            self.current += size
+            self.peak = max(self.peak, self.current)
+            # torch keeps a storage's Python object alive as long as the storage itself, so
+            # this runs when the memory is released
+            weakref.finalize(storage, self._free, key)
+
+
+def peak_memory(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
+    """The peak bytes held at once by tensors that ``fn(*args, **kwargs)`` creates.
+
+    Args:
+        fn: the computation to measure, e.g. a forward and backward pass.
+        *args, **kwargs: passed to ``fn``.
+
+    Returns:
+        The peak in bytes, measured by :class:`TensorMemory` (its result is discarded).
+
+    Raises:
+        TypeError: ``fn`` is not callable.
+
+    Example:
+        >>> peak_memory(torch.zeros, 1000, dtype=torch.float64)
+        8000
+    """
+    if not callable(fn):
+        raise TypeError(
+            f"fn must be callable; got {type(fn).__name__}. Fix: pass the function, e.g. "
+            "peak_memory(lambda: loss(model(x)).backward())."
+        )
+    with TensorMemory() as usage:
+        fn(*args, **kwargs)
+    return usage.peak

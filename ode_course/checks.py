@@ -14,6 +14,7 @@ __all__ = [
     "CheckFailed",
     "check_adam_bias_correction",
     "check_augmented_dynamics",
+    "check_hutchinson",
     "check_momentum_step",
     "check_path_sum",
     "check_rk4_nfe",
@@ -600,3 +601,94 @@ def check_saved_bytes(saved_bytes_per_step: Callable) -> None:
             "and tanh keep for the backward pass."
         )
     print("Correct: n_stages × batch × (dim + hidden) × itemsize bytes per step.")
+
+
+# ------------------------------------------------------------------------------------ Chapter 7
+def check_hutchinson(hutchinson: Callable) -> None:
+    """Chapter 7: ``hutchinson(fz, z, eps)`` returns εᵀ(∂f/∂z)ε for every row, shape (N,).
+
+    ``z`` has shape (N, D) and requires grad, ``fz = f(z)`` row by row, and ``eps`` holds one
+    probe per row. The estimate must use one vector–Jacobian product, εᵀ(∂f/∂z) =
+    ``torch.autograd.grad(fz, z, grad_outputs=eps)``, then a dot product with ε. The check tries
+    a linear f(z) = Az and a small network, and compares with
+    :func:`ode_course.cnf.hutchinson_trace`.
+
+    Raises:
+        CheckFailed: the estimate is wrong, has the wrong shape, draws its own noise or takes
+            more than one backward pass; the message names the likely slip.
+    """
+    import torch
+
+    from ode_course.cnf import TimeMLP, exact_trace, hutchinson_trace, sample_probe
+
+    gen = torch.Generator().manual_seed(7)
+    n, d = 5, 3
+    A = torch.randn(d, d, dtype=torch.float64, generator=gen)
+    with torch.random.fork_rng():  # the network's initial weights, without touching the seed
+        torch.manual_seed(7)
+        net = TimeMLP(d, hidden=(8,)).double()
+    fields = {"f(z) = Az": lambda z: z @ A.T, "a small network": lambda z: net(0.5, z)}
+    for name, f in fields.items():
+        z = torch.randn(n, d, dtype=torch.float64, generator=gen).requires_grad_()
+        eps = sample_probe(
+            (n, d), "rademacher" if name == "a small network" else "gaussian", generator=gen
+        )
+        fz = f(z)
+        passes = []
+        fz.register_hook(lambda g, passes=passes: passes.append(1))
+        out = _call(hutchinson, "hutchinson", fz, z, eps.clone())
+        n_passes = len(passes)
+        if out is None:
+            raise CheckFailed("hutchinson returned None: did you forget the return statement?")
+        if not isinstance(out, torch.Tensor):
+            raise CheckFailed(f"hutchinson must return a tensor; got {type(out).__name__}.")
+        out = out.detach()
+        fresh = f(z)
+        if out.shape != (n,):
+            if out.numel() == 1:
+                hint = "you summed (or averaged) over the rows too; sum over dim=1 only"
+            elif out.shape == (n, d):
+                hint = "sum the product εᵢ (εᵀJ)ᵢ over the last dimension"
+            else:
+                hint = "return one number per row"
+            raise CheckFailed(
+                f"for {n} points hutchinson must return shape ({n},), one estimate per point; "
+                f"got {tuple(out.shape)}: {hint}."
+            )
+        want = hutchinson_trace(fresh, z, eps)
+        if torch.allclose(out, want, rtol=1e-9, atol=1e-12):
+            if n_passes > 1:
+                raise CheckFailed(
+                    f"the values are right, but they took {n_passes} backward passes through f. "
+                    "One vector–Jacobian product is the point of the estimator: "
+                    "torch.autograd.grad(fz, z, grad_outputs=eps) gives εᵀJ for all rows at once."
+                )
+            continue
+        (vjp,) = torch.autograd.grad(fresh, z, grad_outputs=eps, retain_graph=True)
+        (ones_vjp,) = torch.autograd.grad(fresh, z, torch.ones_like(eps), retain_graph=True)
+        slips = {
+            "the exact trace tr(∂f/∂z). The estimator does not look at the diagonal: it uses "
+            "the probe, εᵀ(∂f/∂z)ε": exact_trace(fresh, z),
+            "the sum of εᵀJ: multiply it elementwise by ε before summing": vjp.sum(dim=1),
+            "εᵀf(z): differentiate f first, torch.autograd.grad(fz, z, grad_outputs=eps)": (
+                eps * fresh
+            )
+            .sum(dim=1)
+            .detach(),
+            "1ᵀJ1 with a vector of ones: use the probe eps that is passed in": ones_vjp.sum(dim=1),
+        }
+        for slip, value in slips.items():
+            if torch.allclose(out, value.detach(), rtol=1e-9, atol=1e-12):
+                raise CheckFailed(f"for {name}, hutchinson returns {slip}.")
+        again = _call(hutchinson, "hutchinson", f(z), z, eps.clone())
+        if isinstance(again, torch.Tensor) and not torch.allclose(out, again.detach()):
+            raise CheckFailed(
+                "two calls with the same eps give different estimates: hutchinson draws its own "
+                "noise. Use the probe eps that is passed in (a CNF must hold it fixed during a "
+                "solve)."
+            )
+        raise CheckFailed(
+            f"for {name}, hutchinson returns {out.tolist()}, expected εᵀ(∂f/∂z)ε = "
+            f"{want.tolist()} (max error {(out - want).abs().max().item():.3g})."
+        )
+    print("Correct: εᵀ(∂f/∂z)ε with one backward pass, for a linear map and a network.")

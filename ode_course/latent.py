@@ -506,6 +506,17 @@ class LatentODE(nn.Module):
     Raises:
         ValueError: a size is not a positive integer, ``obs_std`` or ``step_size`` is not
             positive, or ``encoder`` is unknown.
+
+    Example:
+        >>> from ode_course.data import irregular_spirals
+        >>> batch = irregular_spirals(8, seed=0).batch()
+        >>> model = LatentODE(obs_dim=2, latent_dim=4, hidden=16).double()
+        >>> loss = model.loss(batch)  # −ELBO per series, one sample of z₀
+        >>> loss.backward()
+        >>> model.dynamics.nfe  # 19 midpoint steps of 2 evaluations over the 20 grid times
+        38
+        >>> model.predict(batch, torch.tensor([5.0, 10.0], dtype=torch.float64)).shape
+        torch.Size([8, 2, 2])
     """
 
     ENCODERS = ("gru", "odernn")
@@ -831,6 +842,14 @@ def prediction_mse(
 
     Raises:
         ValueError: ``targets`` does not have shape (B, M, D).
+
+    Example:
+        >>> from ode_course.data import irregular_spirals
+        >>> data = irregular_spirals(5, seed=0)
+        >>> times = torch.as_tensor(data.future_times)
+        >>> mse = prediction_mse(RNNBaseline().double(), data.batch(), times, data.future_values)
+        >>> mse > 0
+        True
     """
     with torch.no_grad():
         prediction = model.predict(batch, times)

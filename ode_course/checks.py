@@ -14,7 +14,9 @@ __all__ = [
     "CheckFailed",
     "check_adam_bias_correction",
     "check_augmented_dynamics",
+    "check_gaussian_kl",
     "check_hutchinson",
+    "check_masked_log_likelihood",
     "check_momentum_step",
     "check_path_sum",
     "check_rk4_nfe",
@@ -692,3 +694,130 @@ def check_hutchinson(hutchinson: Callable) -> None:
             f"{want.tolist()} (max error {(out - want).abs().max().item():.3g})."
         )
     print("Correct: εᵀ(∂f/∂z)ε with one backward pass, for a linear map and a network.")
+
+
+# ---------------------------------------------------------------------- chapter 8: latent ODEs
+def _tensor_result(out, shape: tuple[int, ...], name: str):
+    import torch
+
+    if out is None:
+        raise CheckFailed(f"{name} returned None: did you forget the return statement?")
+    if not isinstance(out, torch.Tensor):
+        raise CheckFailed(f"{name} must return a torch.Tensor; got {type(out).__name__}.")
+    if tuple(out.shape) != shape:
+        hint = ""
+        if out.ndim > len(shape):
+            hint = " Sum over the dimensions that are not the batch (e.g. .sum(dim=-1))."
+        raise CheckFailed(f"{name} returned shape {tuple(out.shape)}; expected {shape}.{hint}")
+    return out
+
+
+def _diagnose(out, want, slips: dict, what: str, formula: str) -> None:
+    import torch
+
+    if torch.allclose(out, want, rtol=1e-9, atol=1e-12):
+        return
+    if not bool(torch.isfinite(out).all()):
+        raise CheckFailed(
+            f"{what} is not finite (inf or nan). Masked-out entries may hold nan: select with "
+            "torch.where(mask, ..., 0) rather than multiplying by the mask (nan · 0 = nan)."
+        )
+    for slip, value in slips.items():
+        if torch.allclose(out, value, rtol=1e-9, atol=1e-12):
+            raise CheckFailed(f"{what} computes {slip}.")
+    raise CheckFailed(f"{what} returns {out.tolist()}; expected {want.tolist()}: {formula}.")
+
+
+def check_gaussian_kl(kl_fn: Callable) -> None:
+    """Chapter 8: ``kl_fn(mu_q, logvar_q, mu_p, logvar_p)`` is KL(q ‖ p) for diagonal Gaussians.
+
+    q = N(μ_q, diag e^{logvar_q}) and p = N(μ_p, diag e^{logvar_p}); the inputs have shape
+    (..., L) and the result, summed over the L dimensions, shape (...):
+    ½ Σₗ [ln σ_p² − ln σ_q² + (σ_q² + (μ_q − μ_p)²)/σ_p² − 1]. The check compares with
+    :func:`~ode_course.latent.gaussian_kl` for a general p and for p = N(0, I).
+
+    Raises:
+        CheckFailed: the result has the wrong shape or values; the message names the likely slip.
+    """
+    import torch
+
+    from ode_course.latent import gaussian_kl
+
+    gen = torch.Generator().manual_seed(8)
+    shape = (4, 3)
+    mu_q, logvar_q, mu_p, logvar_p = (
+        torch.randn(shape, generator=gen, dtype=torch.float64) for _ in range(4)
+    )
+    zeros = torch.zeros(shape, dtype=torch.float64)
+    for p_mu, p_logvar, name in ((mu_p, logvar_p, "a general p"), (zeros, zeros, "p = N(0, I)")):
+        args = (mu_q.clone(), logvar_q.clone(), p_mu.clone(), p_logvar.clone())
+        out = _tensor_result(_call(kl_fn, "kl_fn", *args), shape[:-1], "kl_fn")
+        want = gaussian_kl(mu_q, logvar_q, p_mu, p_logvar)
+
+        def kl(lq, lp, d2):
+            return 0.5 * (lp - lq + (lq.exp() + d2) / lp.exp() - 1).sum(-1)
+
+        d2 = (mu_q - p_mu) ** 2
+        slips = {
+            "twice the KL: the closed form has a factor ½": 2 * want,
+            "the KL plus L/2: subtract 1 once per dimension, inside the sum": want + 0.5 * 3,
+            "KL(p ‖ q): the divergence is not symmetric; q (the posterior) comes first": kl(
+                p_logvar, logvar_q, d2
+            ),
+            "(μ_q − μ_p)² without dividing by σ_p²": kl(logvar_q, p_logvar, d2 * p_logvar.exp()),
+            "σ = e^{logvar}: logvar is ln σ², so σ² = e^{logvar}": kl(
+                2 * logvar_q, 2 * p_logvar, d2
+            ),
+        }
+        formula = "½ Σ [logvar_p − logvar_q + (e^{logvar_q} + (μ_q − μ_p)²)/e^{logvar_p} − 1]"
+        _diagnose(out, want, slips, f"for {name}, kl_fn", formula)
+    print("Correct: your KL matches the closed form for a general p and for p = N(0, I).")
+
+
+def check_masked_log_likelihood(log_likelihood: Callable) -> None:
+    """Chapter 8: ``log_likelihood(x, mean, mask, std)`` sums log N(x; mean, std²) where observed.
+
+    x, mean and mask have shape (B, T, D) (mask bool) and the result, one number per series,
+    shape (B,): Σ_{t,d: mask} [−½ ln(2π std²) − (x − mean)²/(2 std²)]. Masked-out entries of x
+    hold nan in the check, as missing values can in real data. The check compares with
+    :func:`~ode_course.latent.masked_gaussian_log_likelihood`.
+
+    Raises:
+        CheckFailed: the result has the wrong shape or values; the message names the likely slip.
+    """
+    import torch
+
+    from ode_course.latent import masked_gaussian_log_likelihood
+
+    gen = torch.Generator().manual_seed(9)
+    shape, std = (3, 5, 2), 0.3
+    mean = torch.randn(shape, generator=gen, dtype=torch.float64)
+    clean = mean + std * torch.randn(shape, generator=gen, dtype=torch.float64)
+    mask = torch.rand(shape, generator=gen) < 0.6
+    mask[:, 0] = True  # every series observed at least once
+    x = torch.where(mask, clean, torch.full_like(clean, float("nan")))
+    args = (x.clone(), mean.clone(), mask.clone(), std)
+    out = _call(log_likelihood, "log_likelihood", *args)
+    out = _tensor_result(out, shape[:1], "log_likelihood")
+    want = masked_gaussian_log_likelihood(x, mean, mask, std)
+    r2 = torch.where(mask, clean - mean, torch.zeros_like(mean)) ** 2
+    m = mask.to(mean.dtype)
+    const = -0.5 * math.log(2 * math.pi * std**2)
+
+    def total(values):
+        return (values * m).sum(dim=(1, 2))
+
+    slips = {
+        "the mean over observed entries, not the sum (the likelihood multiplies densities)": want
+        / m.sum(dim=(1, 2)),
+        "(x − mean)²/std² without the ½ of the Gaussian exponent": total(const - r2 / std**2),
+        "(x − mean)²/(2 std): divide by the variance std², not by std": total(
+            const - r2 / (2 * std)
+        ),
+        "no −½ ln(2π std²): the normalising constant counts once per observed entry": total(
+            -r2 / (2 * std**2)
+        ),
+    }
+    formula = "Σ over observed entries of −½ ln(2π std²) − (x − mean)²/(2 std²)"
+    _diagnose(out, want, slips, "log_likelihood", formula)
+    print("Correct: the masked Gaussian log-likelihood matches, and masked nans are ignored.")

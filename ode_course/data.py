@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn import datasets
 from sklearn.datasets import make_moons
 from sklearn.model_selection import train_test_split
@@ -14,12 +15,17 @@ from sklearn.model_selection import train_test_split
 __all__ = [
     "TOY_DENSITIES",
     "DigitsSplit",
+    "IrregularBatch",
+    "IrregularSeries",
     "Standardisation",
     "checkerboard",
+    "collate_series",
     "concentric_rings",
     "digits_per_class",
     "eight_gaussians",
+    "irregular_spirals",
     "load_digits",
+    "spiral",
     "standardise",
     "toy_data",
     "two_moons",
@@ -424,3 +430,372 @@ def standardise(
             f"{len(reference.mean)}; pass data with the same features."
         )
     return reference(x), reference
+
+
+# ---------------------------------------------------------------------- irregular time series
+SPIRAL_ANGULAR_SPEED = 1.0
+"""ω: the spirals turn at one radian per unit of time."""
+SPIRAL_RADIUS = (0.3, 0.1)
+"""(r₀, b) of the Archimedean spirals r(φ) = r₀ + b φ, φ the phase in radians."""
+
+
+def spiral(phase: np.ndarray, clockwise: np.ndarray | bool) -> np.ndarray:
+    """The point r(φ) (cos φ, ±sin φ), r(φ) = r₀ + b φ, of an outward Archimedean spiral.
+
+    With φ = φ₀ + ω t the point turns counter-clockwise (sign +) or clockwise (sign −) at
+    angular speed ω about the origin while its radius grows linearly, as the spirals of
+    Chen et al. (2018, Figure 8). The constants are ``SPIRAL_RADIUS`` and
+    ``SPIRAL_ANGULAR_SPEED``.
+
+    Args:
+        phase: the phases φ ≥ 0, any shape S.
+        clockwise: whether each spiral turns clockwise, a bool or an array broadcastable to S.
+
+    Returns:
+        The points, shape (*S, 2).
+
+    Example:
+        >>> spiral(np.array([0.0, np.pi / 2]), clockwise=True).round(4).tolist()
+        [[0.3, -0.0], [0.0, -0.4571]]
+    """
+    phase = np.asarray(phase, dtype=np.float64)
+    sign = np.where(np.asarray(clockwise), -1.0, 1.0)
+    radius = SPIRAL_RADIUS[0] + SPIRAL_RADIUS[1] * phase
+    return np.stack([radius * np.cos(phase), sign * radius * np.sin(phase)], axis=-1)
+
+
+@dataclass(frozen=True)
+class IrregularSeries:
+    """N series of D features observed at their own times, and a held-out future window.
+
+    Attributes:
+        times: N arrays, ``times[i]`` of shape (kᵢ,): the sorted, distinct times at which
+            series i was observed (kᵢ differs from series to series).
+        values: N arrays, ``values[i]`` of shape (kᵢ, D): the noisy observations.
+        future_times: (M,) the times of the held-out extrapolation window, after every
+            observed time.
+        future_values: (N, M, D) noisy observations in that window, for scoring predictions.
+        future_clean: (N, M, D) the noise-free values there.
+        labels: (N,) int64, 1 for a counter-clockwise spiral and 0 for a clockwise one.
+        dense_times: (G,) a fine grid covering both windows, for plots.
+        dense_values: (N, G, D) the noise-free trajectories on that grid.
+    """
+
+    times: tuple[np.ndarray, ...]
+    values: tuple[np.ndarray, ...]
+    future_times: np.ndarray
+    future_values: np.ndarray
+    future_clean: np.ndarray
+    labels: np.ndarray
+    dense_times: np.ndarray
+    dense_values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def subset(self, index) -> IrregularSeries:
+        """The series at ``index`` (a sequence of ints or a slice), in that order."""
+        rows = np.arange(len(self))[index]
+        return IrregularSeries(
+            tuple(self.times[i] for i in rows),
+            tuple(self.values[i] for i in rows),
+            self.future_times,
+            self.future_values[rows],
+            self.future_clean[rows],
+            self.labels[rows],
+            self.dense_times,
+            self.dense_values[rows],
+        )
+
+    def batch(self, dtype: torch.dtype = torch.float64) -> IrregularBatch:
+        """All series on the union of their times: see :func:`collate_series`."""
+        return collate_series(self.times, self.values, dtype=dtype)
+
+
+def _check_count(n, name: str, fix: str, minimum: int = 1) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {name}={n!r}. Fix: {fix}.")
+    return int(n)
+
+
+def irregular_spirals(
+    n_series: int = 300,
+    *,
+    min_obs: int = 4,
+    max_obs: int = 10,
+    n_grid: int = 20,
+    n_future: int = 10,
+    dt: float = 0.25,
+    noise: float = 0.1,
+    seed: int = 0,
+) -> IrregularSeries:
+    """Noisy 2-D spirals x(t) = r(φ₀ + ωt)(cos, ±sin)(φ₀ + ωt) + ε, each observed at its own times.
+
+    Half the series turn counter-clockwise and half clockwise (:func:`spiral`), each from a
+    random start phase φ₀ ~ U[0, 2π), so every series shows a different stretch of its
+    spiral. Series i is observed at kᵢ ~ U{min_obs, …, max_obs} distinct times drawn without
+    replacement from the grid 0, dt, …, (n_grid − 1) dt (the observed window), sorted: the
+    gaps between observations differ within and across series. The grid keeps the union of
+    times in a batch small, as rounding timestamps to a resolution does with real data. The
+    next ``n_future`` grid times form the held-out extrapolation window, where every series
+    is observed. The noise ε ~ N(0, noise² I) is independent for every observation.
+
+    Args:
+        n_series: the number of series N.
+        min_obs: the fewest observations of a series in the observed window.
+        max_obs: the most observations of a series (at most ``n_grid``).
+        n_grid: the number of grid times in the observed window [0, n_grid·dt).
+        n_future: the number of grid times in the extrapolation window that follows.
+        dt: the grid spacing.
+        noise: the standard deviation of the observation noise.
+        seed: the random seed: the same seed gives the same data.
+
+    Returns:
+        An :class:`IrregularSeries` with D = 2 features.
+
+    Raises:
+        ValueError: a count is not a positive integer, min_obs > max_obs, max_obs > n_grid,
+            dt is not positive or noise is negative.
+
+    Example:
+        >>> data = irregular_spirals(4, seed=1)
+        >>> [len(t) for t in data.times], data.values[0].shape, data.future_values.shape
+        ([4, 5, 6, 9], (4, 2), (4, 10, 2))
+        >>> data.times[0].tolist()  # four observations in the window [0, 5)
+        [0.0, 2.0, 2.5, 4.75]
+    """
+    n_series = _check_count(n_series, "n_series", "e.g. n_series=300")
+    n_grid = _check_count(n_grid, "n_grid", "e.g. n_grid=20")
+    n_future = _check_count(n_future, "n_future", "e.g. n_future=10")
+    min_obs = _check_count(min_obs, "min_obs", "every series needs at least one observation")
+    max_obs = _check_count(max_obs, "max_obs", "e.g. max_obs=10")
+    if min_obs > max_obs:
+        raise ValueError(
+            f"min_obs must not exceed max_obs; got min_obs={min_obs}, max_obs={max_obs}. "
+            "Fix: swap them."
+        )
+    if max_obs > n_grid:
+        raise ValueError(
+            f"max_obs must not exceed n_grid (times are drawn without replacement from the "
+            f"grid); got max_obs={max_obs}, n_grid={n_grid}. Fix: raise n_grid or lower max_obs."
+        )
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be positive and finite; got dt={dt!r}. Fix: e.g. dt=0.25.")
+    if not noise >= 0:
+        raise ValueError(f"noise must be >= 0; got noise={noise!r}. Fix: e.g. noise=0.1.")
+    rng = np.random.default_rng(seed)
+    grid = dt * np.arange(n_grid + n_future)
+    dense_times = np.linspace(0.0, grid[-1], 4 * (n_grid + n_future) - 3)
+    labels = rng.permutation(np.arange(n_series) % 2).astype(np.int64)
+    phase0 = rng.uniform(0.0, 2 * np.pi, size=n_series)
+    clockwise = (labels == 0)[:, None]
+
+    def trajectory(t: np.ndarray) -> np.ndarray:
+        return spiral(phase0[:, None] + SPIRAL_ANGULAR_SPEED * t, clockwise)
+
+    clean = trajectory(grid)
+    observed = clean + noise * rng.standard_normal(clean.shape)
+    times, values = [], []
+    for i in range(n_series):
+        k = rng.integers(min_obs, max_obs + 1)
+        idx = np.sort(rng.choice(n_grid, size=k, replace=False))
+        times.append(grid[idx])
+        values.append(observed[i, idx])
+    return IrregularSeries(
+        times=tuple(times),
+        values=tuple(values),
+        future_times=grid[n_grid:],
+        future_values=observed[:, n_grid:],
+        future_clean=clean[:, n_grid:],
+        labels=labels,
+        dense_times=dense_times,
+        dense_values=trajectory(dense_times),
+    )
+
+
+@dataclass(frozen=True)
+class IrregularBatch:
+    """B series on the union of their observation times, with a mask of what was observed.
+
+    ``values[b, i]`` is series b's observation at ``times[i]`` where ``mask[b, i]`` is True;
+    masked-out entries hold no information (:func:`collate_series` sets them to 0, but any
+    value, nan included, is allowed) and models must ignore them. A per-feature mask allows
+    series that observe only some features at a time.
+
+    Attributes:
+        times: (T,) the union of the series' times, strictly increasing.
+        values: (B, T, D) the observations, floating point, dtype of ``times``.
+        mask: (B, T, D) bool, True where observed.
+
+    Raises:
+        TypeError: a field is not a tensor, dtypes disagree, or the mask is not bool.
+        ValueError: ``times`` is not 1-D and strictly increasing; ``values`` is not (B, T, D);
+            mask and values have different shapes; a series has no observation; an observed
+            value is not finite.
+
+    Example:
+        >>> batch = IrregularBatch(
+        ...     torch.tensor([0.0, 0.5]), torch.ones(1, 2, 1), torch.tensor([[[True], [False]]])
+        ... )
+        >>> batch.n_observed.tolist()
+        [1]
+    """
+
+    times: torch.Tensor
+    values: torch.Tensor
+    mask: torch.Tensor
+
+    def __post_init__(self) -> None:
+        for name in ("times", "values", "mask"):
+            if not isinstance(getattr(self, name), torch.Tensor):
+                raise TypeError(
+                    f"{name} must be a torch.Tensor; got {type(getattr(self, name)).__name__}. "
+                    "Fix: build batches with collate_series(times, values)."
+                )
+        times, values, mask = self.times, self.values, self.mask
+        if not times.is_floating_point() or values.dtype != times.dtype:
+            raise TypeError(
+                f"times and values must share one floating-point dtype; got {times.dtype} and "
+                f"{values.dtype}. Fix: values = values.to(times.dtype)."
+            )
+        if mask.dtype != torch.bool:
+            raise TypeError(
+                f"mask must be a bool tensor; got {mask.dtype}. Fix: mask = mask.bool()."
+            )
+        if times.ndim != 1 or len(times) == 0:
+            raise ValueError(
+                f"times must be a non-empty 1-D tensor; got shape {tuple(times.shape)}. "
+                "Fix: pass the union of the series' times, e.g. torch.unique(all_times)."
+            )
+        _check_increasing(times.tolist(), "times", "pass the sorted union, torch.unique(t)")
+        if values.ndim != 3 or values.shape[1] != len(times):
+            raise ValueError(
+                f"values must have shape (B, T, D) with T = len(times) = {len(times)}; got "
+                f"{tuple(values.shape)}. Fix: one row per series, one column per time."
+            )
+        if mask.shape != values.shape:
+            raise ValueError(
+                f"mask and values must have the same shape (B, T, D); got mask "
+                f"{tuple(mask.shape)} and values {tuple(values.shape)}. Fix: one flag per "
+                "value, e.g. mask = torch.isfinite(values)."
+            )
+        empty = (~mask.flatten(1).any(dim=1)).nonzero().flatten().tolist()
+        if empty:
+            raise ValueError(
+                f"every series needs at least one observation; series {empty[:5]} "
+                f"{'is' if len(empty) == 1 else 'are'} empty (mask all False). Fix: drop "
+                "empty series before batching."
+            )
+        if not bool(torch.isfinite(values[mask]).all()):
+            raise ValueError(
+                "observed values (where mask is True) must be finite. Fix: mark missing "
+                "values in the mask, or remove them."
+            )
+
+    @property
+    def n_series(self) -> int:
+        """B, the number of series."""
+        return self.values.shape[0]
+
+    @property
+    def n_observed(self) -> torch.Tensor:
+        """(B,) int64: the number of times at which each series has an observation."""
+        return self.mask.any(dim=2).sum(dim=1)
+
+    def subset(self, index) -> IrregularBatch:
+        """The series at ``index`` (ints, a slice or a bool mask), on the union of *their* times."""
+        values, mask = self.values[index], self.mask[index]
+        if values.ndim == 2:  # a single int selects one series: keep the batch dimension
+            values, mask = values[None], mask[None]
+        keep = mask.any(dim=2).any(dim=0)
+        return IrregularBatch(self.times[keep], values[:, keep], mask[:, keep])
+
+
+def _check_increasing(times: list[float], name: str, fix: str) -> None:
+    for i in range(1, len(times)):
+        if not times[i] > times[i - 1]:
+            raise ValueError(
+                f"{name} must be strictly increasing; got {name}[{i}]={times[i]:g} after "
+                f"{name}[{i - 1}]={times[i - 1]:g}. Fix: {fix}."
+            )
+
+
+def collate_series(times, values, *, dtype: torch.dtype = torch.float64) -> IrregularBatch:
+    """Put series observed at different times on the union of their times, with a mask.
+
+    The union is every time at which at least one series was observed, sorted. Series b's
+    observation at its time tⱼ goes to ``values[b, i]`` where ``times[i] = tⱼ``, and
+    ``mask[b, i]`` is True there; all other entries are 0 and masked out. A nan in a series'
+    values marks a missing feature (masked out too).
+
+    Args:
+        times: a sequence of B arrays, the b-th of shape (k_b,): strictly increasing times.
+        values: a sequence of B arrays of shape (k_b, D) (or (k_b,) for D = 1).
+        dtype: the floating-point dtype of the batch.
+
+    Returns:
+        An :class:`IrregularBatch` with times (T,), values and mask (B, T, D).
+
+    Raises:
+        ValueError: the two sequences differ in length or are empty; a series is empty, its
+            times are not strictly increasing or not finite, or its values do not have one
+            row per time; series differ in D; a value is infinite.
+
+    Example:
+        >>> batch = collate_series([[0.0, 2.0], [1.0, 2.0, 3.5]], [[1.0, 2.0], [3.0, 4.0, 5.0]])
+        >>> batch.times.tolist(), batch.values.shape
+        ([0.0, 1.0, 2.0, 3.5], torch.Size([2, 4, 1]))
+        >>> batch.mask[..., 0].int().tolist()
+        [[1, 0, 1, 0], [0, 1, 1, 1]]
+    """
+    if len(times) != len(values) or len(times) == 0:
+        raise ValueError(
+            f"times and values must hold the same number (at least 1) of series; got "
+            f"{len(times)} and {len(values)}. Fix: pass one times array and one values array "
+            "per series."
+        )
+    ts, xs = [], []
+    for b, (t, x) in enumerate(zip(times, values, strict=True)):
+        t = np.asarray(t, dtype=np.float64)
+        x = np.asarray(x, dtype=np.float64)
+        x = x[:, None] if x.ndim == 1 else x
+        if t.ndim != 1 or len(t) == 0:
+            raise ValueError(
+                f"series {b} is empty or its times are not 1-D (shape {t.shape}). Fix: drop "
+                "series without observations; give each series a 1-D array of times."
+            )
+        if not np.all(np.isfinite(t)):
+            raise ValueError(f"the times of series {b} must be finite; got {t.tolist()}.")
+        _check_increasing(
+            t.tolist(),
+            f"the times of series {b}",
+            "sort each series by time (order = np.argsort(t); t, x = t[order], x[order]) and "
+            "merge repeated times",
+        )
+        if x.ndim != 2 or len(x) != len(t):
+            raise ValueError(
+                f"series {b} has {len(t)} times but values of shape {x.shape}. Fix: values "
+                "must have one row per time, shape (k, D)."
+            )
+        if np.isinf(x).any():
+            raise ValueError(f"series {b} holds an infinite value. Fix: use nan for missing.")
+        ts.append(t)
+        xs.append(x)
+    dims = {x.shape[1] for x in xs}
+    if len(dims) != 1:
+        raise ValueError(
+            f"every series must have the same number of features D; got D in {sorted(dims)}. "
+            "Fix: pad missing features with nan."
+        )
+    union = np.unique(np.concatenate(ts))
+    out = np.zeros((len(ts), len(union), dims.pop()))
+    mask = np.zeros(out.shape, dtype=bool)
+    for b, (t, x) in enumerate(zip(ts, xs, strict=True)):
+        idx = np.searchsorted(union, t)
+        out[b, idx] = np.nan_to_num(x)
+        mask[b, idx] = ~np.isnan(x)
+    return IrregularBatch(
+        torch.as_tensor(union, dtype=dtype),
+        torch.as_tensor(out, dtype=dtype),
+        torch.as_tensor(mask),
+    )

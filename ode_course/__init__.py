@@ -9,7 +9,8 @@ Modules are named by concept:
 - :mod:`~ode_course.landscapes`: two-dimensional test functions for optimizers;
 - :mod:`~ode_course.gradient_flow`: training by integrating dθ/dt = −∇L(θ) with an ODE solver;
 - :mod:`~ode_course.solvers`: ODE solvers from scratch (Euler, midpoint, RK4, adaptive Dopri5);
-- :mod:`~ode_course.models`: residual blocks, ODE blocks and the classifiers built from them;
+- :mod:`~ode_course.models`: residual blocks, ODE blocks (plain and augmented), the classifiers
+  built from them, their training loop and a measure of their backward-pass memory;
 - :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn;
 - :mod:`~ode_course.plotting`: figures the chapters share;
 - :mod:`~ode_course.checks`: the exercises' check functions;
@@ -33,6 +34,7 @@ from ode_course.checks import (
     CheckFailed,
     check_adam_bias_correction,
     check_momentum_step,
+    check_odefunc_parameters,
     check_path_sum,
     check_rk4_nfe,
     check_rk4_step,
@@ -41,7 +43,14 @@ from ode_course.checks import (
     check_softplus,
     check_stability_limit,
 )
-from ode_course.data import DigitsSplit, digits_per_class, load_digits, two_moons, xor
+from ode_course.data import (
+    DigitsSplit,
+    concentric_circles,
+    digits_per_class,
+    load_digits,
+    two_moons,
+    xor,
+)
 from ode_course.editions import student_edition, write_student_editions
 from ode_course.gradient_flow import FlowResult, TorchObjective, minimize
 from ode_course.landscapes import LANDSCAPES, Descent, Landscape, descend
@@ -61,13 +70,16 @@ from ode_course.mlp import (
     softmax,
 )
 from ode_course.models import (
+    AugmentedODEBlock,
     ODEBlock,
     ODEFunc,
     ResBlock,
+    activation_memory,
     count_parameters,
     mlp_classifier,
     ode_classifier,
     resnet_classifier,
+    train_classifier,
 )
 from ode_course.optim import (
     OPTIMIZERS,
@@ -105,6 +117,7 @@ __all__ = [
     "SOLVERS",
     "Adagrad",
     "Adam",
+    "AugmentedODEBlock",
     "CheckFailed",
     "CosineAnnealing",
     "CountNFE",
@@ -136,11 +149,13 @@ __all__ = [
     "TrainingHistory",
     "Value",
     "accuracy",
+    "activation_memory",
     "add_bias_column",
     "animate_paths",
     "animation_html",
     "check_adam_bias_correction",
     "check_momentum_step",
+    "check_odefunc_parameters",
     "check_path_sum",
     "check_rk4_nfe",
     "check_rk4_step",
@@ -148,6 +163,7 @@ __all__ = [
     "check_softmax_cross_entropy_grad",
     "check_softplus",
     "check_stability_limit",
+    "concentric_circles",
     "confusion_matrix",
     "count_parameters",
     "descend",
@@ -175,6 +191,7 @@ __all__ = [
     "solve",
     "student_edition",
     "topological_order",
+    "train_classifier",
     "two_moons",
     "write_student_editions",
     "xor",

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import math
+import weakref
 
 import torch
 from torch import nn
@@ -251,8 +252,9 @@ def activation_memory(model: nn.Module, *inputs: torch.Tensor) -> int:
     """Bytes that autograd keeps for the backward pass of ``model(*inputs)``, parameters excluded.
 
     Every tensor that an operation saves for its backward pass is recorded (with
-    ``torch.autograd.graph.saved_tensors_hooks``) and each distinct storage counted once; the
-    model's parameters are left out. This is the memory a backward pass needs on top of the
+    ``torch.autograd.graph.saved_tensors_hooks``); those that the graph of the output still
+    holds at the end are counted, each distinct storage once and in full, and the model's
+    parameters are left out. This is the memory a backward pass needs on top of the
     model itself: it grows with the number of layers of a ResNet, and with the number of
     function evaluations of an ODE block differentiated through its solver.
 
@@ -269,19 +271,20 @@ def activation_memory(model: nn.Module, *inputs: torch.Tensor) -> int:
         480
     """
     parameters = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    saved: dict[int, int] = {}
+    packed: list[tuple[weakref.ref, int, int]] = []
 
     def pack(tensor: torch.Tensor) -> torch.Tensor:
         storage = tensor.untyped_storage()
-        if storage.data_ptr() not in parameters:
-            saved[storage.data_ptr()] = storage.nbytes()
+        packed.append((weakref.ref(tensor), storage.data_ptr(), storage.nbytes()))
         return tensor
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        out = model(*inputs)  # kept alive while counting, so no saved storage is reused
-    total = sum(saved.values())
+        out = model(*inputs)
+    # Count what the graph of `out` still holds: a tensor saved by a node that was dropped
+    # during the forward pass is gone (and its memory may have been reused by a later one).
+    held = {ptr: nbytes for ref, ptr, nbytes in packed if ref() is not None}
     del out
-    return total
+    return sum(nbytes for ptr, nbytes in held.items() if ptr not in parameters)
 
 
 def train_classifier(

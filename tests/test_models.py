@@ -127,6 +127,21 @@ def test_activation_memory_counts_saved_activations_once_and_no_parameters():
         assert activation_memory(mlp, x) == 0
 
 
+def test_activation_memory_ignores_tensors_saved_by_discarded_branches():
+    class Wasteful(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(5, 3).double()
+
+        def forward(self, x):
+            for _ in range(3):
+                x.exp().sum()  # exp saves its output, but this branch is dropped at once
+            return self.linear(x)
+
+    x = torch.randn(11, 5, dtype=torch.float64)
+    assert activation_memory(Wasteful(), x) == 11 * 5 * 8
+
+
 def test_resnet_memory_grows_linearly_with_depth():
     """O(L): every block adds the same activations."""
     x = torch.randn(8, 64)

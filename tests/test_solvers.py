@@ -287,6 +287,24 @@ def test_gradcheck(method, backwards):
     assert torch.autograd.gradcheck(run, (y0, w))
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_the_solver_saves_nothing_for_backward_beyond_what_func_saves(method):
+    """y' = −y saves no tensor for backward, and neither should the solver's own arithmetic or
+    checks (torch.isfinite would save its input through abs() if run under grad mode)."""
+    saved = []
+
+    def pack(tensor):
+        saved.append(tuple(tensor.shape))
+        return tensor
+
+    y0 = tensor([1.0, 2.0]).requires_grad_()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        ys = odeint(lambda t, y: -y, y0, tensor([0.0, 0.5, 1.0]), **options(method, 0.1, 1e-6))
+    assert saved == []
+    (grad,) = torch.autograd.grad(ys[-1].sum(), y0)  # the flow is linear: y(1) = c · y0
+    torch.testing.assert_close(grad, (ys[-1] / y0).detach(), rtol=1e-12, atol=0)
+
+
 def test_gradient_of_a_linear_flow_is_its_matrix_exponential():
     """d y(T)/d y0 = expm(A T) for y' = A y."""
     y0 = Y0_ROT.clone().requires_grad_()

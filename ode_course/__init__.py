@@ -9,7 +9,8 @@ Modules are named by concept:
 - :mod:`~ode_course.landscapes`: two-dimensional test functions for optimizers;
 - :mod:`~ode_course.gradient_flow`: training by integrating dθ/dt = −∇L(θ) with an ODE solver;
 - :mod:`~ode_course.solvers`: ODE solvers from scratch (Euler, midpoint, RK4, adaptive Dopri5);
-- :mod:`~ode_course.models`: residual blocks, ODE blocks and the classifiers built from them;
+- :mod:`~ode_course.models`: residual blocks, ODE blocks (plain and augmented), the classifiers
+  built from them, their training loop and a measure of their backward-pass memory;
 - :mod:`~ode_course.adjoint`: gradients through an ODE solve by the adjoint method, in constant
   memory;
 - :mod:`~ode_course.memory`: the peak memory held by torch tensors, measured on any device;
@@ -43,6 +44,7 @@ from ode_course.checks import (
     check_hutchinson,
     check_masked_log_likelihood,
     check_momentum_step,
+    check_odefunc_parameters,
     check_path_sum,
     check_rk4_nfe,
     check_rk4_step,
@@ -79,6 +81,7 @@ from ode_course.data import (
     Standardisation,
     checkerboard,
     collate_series,
+    concentric_circles,
     concentric_rings,
     digits_per_class,
     eight_gaussians,
@@ -124,13 +127,16 @@ from ode_course.mlp import (
     softmax,
 )
 from ode_course.models import (
+    AugmentedODEBlock,
     ODEBlock,
     ODEFunc,
     ResBlock,
+    activation_memory,
     count_parameters,
     mlp_classifier,
     ode_classifier,
     resnet_classifier,
+    train_classifier,
 )
 from ode_course.optim import (
     OPTIMIZERS,
@@ -175,6 +181,7 @@ __all__ = [
     "Adam",
     "AdjointStats",
     "AugmentedDynamics",
+    "AugmentedODEBlock",
     "CheckFailed",
     "CosineAnnealing",
     "CountNFE",
@@ -220,6 +227,7 @@ __all__ = [
     "TrainingHistory",
     "Value",
     "accuracy",
+    "activation_memory",
     "add_bias_column",
     "animate_paths",
     "animation_html",
@@ -229,6 +237,7 @@ __all__ = [
     "check_hutchinson",
     "check_masked_log_likelihood",
     "check_momentum_step",
+    "check_odefunc_parameters",
     "check_path_sum",
     "check_rk4_nfe",
     "check_rk4_step",
@@ -239,6 +248,7 @@ __all__ = [
     "check_stability_limit",
     "checkerboard",
     "collate_series",
+    "concentric_circles",
     "concentric_rings",
     "confusion_matrix",
     "count_parameters",
@@ -288,6 +298,7 @@ __all__ = [
     "student_edition",
     "topological_order",
     "toy_data",
+    "train_classifier",
     "two_moons",
     "write_student_editions",
     "xor",

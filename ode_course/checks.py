@@ -18,6 +18,7 @@ __all__ = [
     "check_hutchinson",
     "check_masked_log_likelihood",
     "check_momentum_step",
+    "check_odefunc_parameters",
     "check_path_sum",
     "check_rk4_nfe",
     "check_rk4_step",
@@ -415,6 +416,40 @@ def check_rk4_nfe(nfe: int) -> None:
         17: "the start is not evaluated separately: k₁ of the first step is f(t₀, y₀).",
     }
     raise CheckFailed(hints.get(nfe, f"{nfe} is not right: count steps × stages per step."))
+
+
+def check_odefunc_parameters(n_params: int) -> None:
+    """Chapter 5: the number of trainable parameters of ``ODEFunc(dim=64, hidden=64)``.
+
+    The vector field is Linear(64 + 1, 64) → tanh → Linear(64, 64): the first layer also reads
+    the time t. Each Linear(n_in, n_out) has n_in·n_out weights and n_out biases.
+
+    Raises:
+        CheckFailed: the number is wrong; the message names the likely slip.
+    """
+    want = (65 * 64 + 64) + (64 * 64 + 64)
+    if not isinstance(n_params, int | np.integer) or isinstance(n_params, bool):
+        raise CheckFailed(
+            "give the count as an integer, e.g. check_odefunc_parameters(1234); "
+            f"got {n_params!r:.60}"
+        )
+    if n_params == want:
+        print(f"Correct: (65·64 + 64) + (64·64 + 64) = {want} parameters, whatever the depth.")
+        return
+    hints = {
+        (64 * 64 + 64) * 2: "that is a ResBlock(64, 64): ODEFunc's first layer also reads t, "
+        "so it has 65 inputs.",
+        65 * 64 + 64 * 64: "the biases are missing: each Linear(n_in, n_out) adds n_out of them.",
+        6 * want: "an ODE block has one vector field, shared by every step: do not multiply by "
+        "the number of steps or blocks.",
+        16 * want: "an ODE block has one vector field, shared by every evaluation: do not "
+        "multiply by the NFE.",
+    }
+    raise CheckFailed(
+        hints.get(
+            int(n_params), f"{n_params} is not right: add up weights and biases of both layers."
+        )
+    )
 
 
 # ---------------------------------------------------------------------- Chapter 6: the adjoint

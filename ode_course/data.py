@@ -20,6 +20,7 @@ __all__ = [
     "Standardisation",
     "checkerboard",
     "collate_series",
+    "concentric_circles",
     "concentric_rings",
     "digits_per_class",
     "eight_gaussians",
@@ -799,3 +800,58 @@ def collate_series(times, values, *, dtype: torch.dtype = torch.float64) -> Irre
         torch.as_tensor(out, dtype=dtype),
         torch.as_tensor(mask),
     )
+
+
+def concentric_circles(
+    n_samples: int = 1000,
+    *,
+    r_inner: float = 0.5,
+    ring: tuple[float, float] = (1.0, 1.5),
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A disc inside a ring in 2-D: class 0 for ‖x‖ < r_inner, class 1 for r₁ ≤ ‖x‖ ≤ r₂.
+
+    The data set on which Dupont et al. (2019) show that a Neural ODE in 2-D cannot separate
+    the classes: its flow cannot move the disc out of the ring. Points are uniform in area
+    within each region (radius √u scaled, angle uniform), half of them in each class.
+
+    Args:
+        n_samples: total number of points (the disc gets ``n_samples // 2``).
+        r_inner: the radius of the disc, > 0.
+        ring: the inner and outer radius (r₁, r₂) of the ring, r_inner ≤ r₁ < r₂.
+        seed: the random seed.
+
+    Returns:
+        ``(X, y)``: X of shape (n_samples, 2), float64; y of shape (n_samples,), int64 in {0, 1}.
+
+    Raises:
+        ValueError: ``n_samples`` < 2, or the radii are not 0 < r_inner ≤ r₁ < r₂.
+
+    Example:
+        >>> X, y = concentric_circles(6, seed=1)
+        >>> X.shape, y.tolist()
+        ((6, 2), [0, 0, 0, 1, 1, 1])
+        >>> bool((np.linalg.norm(X[y == 0], axis=1) < 0.5).all())
+        True
+    """
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 2:
+        raise ValueError(f"n_samples must be an integer >= 2; got {n_samples!r}")
+    r1, r2 = ring
+    if not 0 < r_inner <= r1 < r2:
+        raise ValueError(
+            f"the radii must satisfy 0 < r_inner <= ring[0] < ring[1]; got r_inner={r_inner!r}, "
+            f"ring={ring!r}"
+        )
+    rng = np.random.default_rng(seed)
+    n_disc = int(n_samples) // 2
+    n_ring = int(n_samples) - n_disc
+    radius = np.concatenate(
+        [
+            r_inner * np.sqrt(rng.uniform(0.0, 1.0, n_disc)),
+            np.sqrt(rng.uniform(r1**2, r2**2, n_ring)),
+        ]
+    )
+    angle = rng.uniform(0.0, 2 * np.pi, int(n_samples))
+    X = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    y = np.concatenate([np.zeros(n_disc, dtype=np.int64), np.ones(n_ring, dtype=np.int64)])
+    return X, y

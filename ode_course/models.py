@@ -2,7 +2,11 @@
 
 A residual block maps h ↦ h + f(h, θ). An :class:`ODEBlock` maps h(0) ↦ h(T), the solution of
 dh/dt = f(h(t), t, θ) at time T, computed by an ODE solver: with one Euler step of size 1 it is
-exactly a residual block whose f also sees t. Shapes: states are batches (N, dim).
+exactly a residual block whose f also sees t. An :class:`AugmentedODEBlock` (Dupont et al.,
+2019) first appends zeros to the state, so that its flow has room to move points past each
+other. :func:`activation_memory` measures what autograd keeps for the backward pass (the
+paper's memory column), and :func:`train_classifier` is the training loop the chapter uses.
+Shapes: states are batches (N, dim).
 
 Example:
     >>> func = ODEFunc(dim=3, hidden=8)
@@ -15,17 +19,23 @@ Example:
 
 from __future__ import annotations
 
+import math
+import weakref
+
 import torch
 from torch import nn
 
 __all__ = [
+    "AugmentedODEBlock",
     "ODEBlock",
     "ODEFunc",
     "ResBlock",
+    "activation_memory",
     "count_parameters",
     "mlp_classifier",
     "ode_classifier",
     "resnet_classifier",
+    "train_classifier",
 ]
 
 SOLVER_LIBRARIES = ("ode_course", "torchdiffeq")
@@ -43,6 +53,15 @@ class ResBlock(nn.Module):
     Args:
         dim: the width of the state.
         hidden: the width of the block's hidden layer.
+
+    Raises:
+        ValueError: ``dim`` or ``hidden`` is not a positive integer.
+
+    Example:
+        >>> block = ResBlock(dim=3, hidden=8)
+        >>> h = torch.randn(5, 3)
+        >>> torch.equal(block(h), h + block.f(h))
+        True
     """
 
     def __init__(self, dim: int, hidden: int):
@@ -62,6 +81,14 @@ class ODEFunc(nn.Module):
     Args:
         dim: the width of the state h.
         hidden: the width of the hidden layer.
+
+    Raises:
+        ValueError: ``dim`` or ``hidden`` is not a positive integer.
+
+    Example:
+        >>> func = ODEFunc(dim=3, hidden=8)
+        >>> func(torch.tensor(0.5), torch.zeros(5, 3)).shape, func.nfe
+        (torch.Size([5, 3]), 1)
     """
 
     def __init__(self, dim: int, hidden: int):
@@ -113,15 +140,19 @@ class ODEBlock(nn.Module):
         self.func, self.t1, self.method = func, float(t1), method
         self.step_size, self.rtol, self.atol, self.library = step_size, rtol, atol, library
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        t = torch.tensor([0.0, self.t1], dtype=h.dtype, device=h.device)
+    def trajectory(self, h: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The states h(t[i]) of the flow from h(t[0]) = h, shape ``(len(t), *h.shape)``.
+
+        Uses the block's solver and tolerances; ``t`` is a 1-D tensor of times (for example
+        ``torch.linspace(0, block.t1, 20)`` to draw the flow), in the dtype of ``h``.
+        """
         if self.library == "torchdiffeq":
             from torchdiffeq import odeint
 
             options = {"step_size": self.step_size} if self.step_size is not None else None
             return odeint(
                 self.func, h, t, method=self.method, rtol=self.rtol, atol=self.atol, options=options
-            )[-1]
+            )
         from ode_course.solvers import odeint
 
         return odeint(
@@ -132,7 +163,55 @@ class ODEBlock(nn.Module):
             rtol=self.rtol,
             atol=self.atol,
             step_size=self.step_size,
-        )[-1]
+        )
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """h(T), shape like ``h``."""
+        t = torch.tensor([0.0, self.t1], dtype=h.dtype, device=h.device)
+        return self.trajectory(h, t)[-1]
+
+
+class AugmentedODEBlock(ODEBlock):
+    """[h, 0] ↦ the solution at time T of dz/dt = func(t, z), z(0) = [h, 0 ∈ ℝᵖ] (Dupont et al.).
+
+    The flow of an ODE in ℝᵈ is a homeomorphism: trajectories cannot cross, so it cannot pull
+    apart classes that are nested in ℝᵈ (a disc inside a ring). Appending p zeros lets the
+    flow use the extra dimensions to move points past each other. The output has d + p
+    features, and ``func`` must be a vector field on ℝᵈ⁺ᵖ (e.g. ``ODEFunc(d + p, hidden)``).
+
+    Args:
+        func: the vector field on the augmented state, a module called as ``func(t, z)``.
+        augment_dim: p ≥ 0, the number of zeros appended (0 gives a plain :class:`ODEBlock`).
+        **block_options: ``t1``, ``method``, ``step_size``, ``rtol``, ``atol``, ``library``
+            as for :class:`ODEBlock`.
+
+    Raises:
+        ValueError: ``augment_dim`` is not a non-negative integer (or a bad block option).
+        TypeError: ``func`` is not an ``nn.Module``.
+
+    Example:
+        >>> block = AugmentedODEBlock(ODEFunc(2 + 1, 8), augment_dim=1, step_size=0.5)
+        >>> block(torch.zeros(4, 2)).shape  # two features in, three out
+        torch.Size([4, 3])
+    """
+
+    def __init__(self, func: nn.Module, *, augment_dim: int, **block_options):
+        if isinstance(augment_dim, bool) or not isinstance(augment_dim, int) or augment_dim < 0:
+            raise ValueError(
+                f"augment_dim must be a non-negative integer (the number of zeros appended to "
+                f"the state); got augment_dim={augment_dim!r}"
+            )
+        super().__init__(func, **block_options)
+        self.augment_dim = augment_dim
+
+    def augment(self, h: torch.Tensor) -> torch.Tensor:
+        """[h, 0]: ``augment_dim`` zero features appended to the last dimension of h."""
+        zeros = h.new_zeros(*h.shape[:-1], self.augment_dim)
+        return torch.cat([h, zeros], dim=-1)
+
+    def trajectory(self, h: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The augmented states z(t[i]) from z(t[0]) = [h, 0], shape ``(len(t), N, d + p)``."""
+        return super().trajectory(self.augment(h), t)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -167,3 +246,112 @@ def ode_classifier(
     """
     block = ODEBlock(ODEFunc(width, hidden), **block_options)
     return nn.Sequential(nn.Linear(n_in, width), block, nn.Tanh(), nn.Linear(width, n_classes))
+
+
+def activation_memory(model: nn.Module, *inputs: torch.Tensor) -> int:
+    """Bytes that autograd keeps for the backward pass of ``model(*inputs)``, parameters excluded.
+
+    Every tensor that an operation saves for its backward pass is recorded (with
+    ``torch.autograd.graph.saved_tensors_hooks``); those that the graph of the output still
+    holds at the end are counted, each distinct storage once and in full, and the model's
+    parameters are left out. This is the memory a backward pass needs on top of the
+    model itself: it grows with the number of layers of a ResNet, and with the number of
+    function evaluations of an ODE block differentiated through its solver.
+
+    Args:
+        model: the module to run; its parameters should require grad.
+        *inputs: its inputs.
+
+    Returns:
+        The number of bytes, which depends only on the shapes and dtypes involved.
+
+    Example:
+        >>> mlp = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+        >>> activation_memory(mlp, torch.zeros(10, 4))  # the input and the tanh output, float32
+        480
+    """
+    parameters = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    packed: list[tuple[weakref.ref, int, int]] = []
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        packed.append((weakref.ref(tensor), storage.data_ptr(), storage.nbytes()))
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        out = model(*inputs)
+    # Count what the graph of `out` still holds: a tensor saved by a node that was dropped
+    # during the forward pass is gone (and its memory may have been reused by a later one).
+    held = {ptr: nbytes for ref, ptr, nbytes in packed if ref() is not None}
+    del out
+    return sum(nbytes for ptr, nbytes in held.items() if ptr not in parameters)
+
+
+def train_classifier(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 20,
+    batch_size: int = 64,
+    lr: float = 0.01,
+    weight_decay: float = 0.1,
+    seed: int = 0,
+) -> list[float]:
+    """Minimise the cross-entropy of ``model(x)`` against ``y`` with AdamW and a one-cycle schedule.
+
+    Each epoch visits the examples in a new random order (drawn from a generator seeded with
+    ``seed``, so a run is reproducible) in mini-batches of ``batch_size``. The learning rate
+    follows ``torch.optim.lr_scheduler.OneCycleLR`` (warm up to ``lr``, then anneal to almost
+    0), and AdamW decays the weights by ``weight_decay``. The model is left in training mode.
+
+    Args:
+        model: maps a batch (B, ...) to logits (B, n_classes).
+        x: the inputs, shape (N, ...), in the dtype of the model.
+        y: the labels, shape (N,), integers in [0, n_classes).
+        epochs: passes over the data.
+        batch_size: examples per step.
+        lr: the peak learning rate.
+        weight_decay: AdamW's decoupled weight decay.
+        seed: seeds the order of the examples.
+
+    Returns:
+        The mean training loss of each epoch.
+
+    Raises:
+        ValueError: ``x`` and ``y`` differ in length, or ``epochs`` or ``batch_size`` is not a
+            positive integer.
+
+    Example:
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <torch._C.Generator object at ...>
+        >>> x, y = torch.randn(32, 2), torch.arange(32) % 2
+        >>> losses = train_classifier(nn.Linear(2, 2), x, y, epochs=3, batch_size=8)
+        >>> len(losses)
+        3
+    """
+    if len(x) != len(y):
+        raise ValueError(
+            f"x and y must hold the same number of examples; got {len(x)} and {len(y)}"
+        )
+    epochs, batch_size = _check_size(epochs, "epochs"), _check_size(batch_size, "batch_size")
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps_per_epoch = math.ceil(len(y) / batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch
+    )
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        order, total = torch.randperm(len(y), generator=generator), 0.0
+        for start in range(0, len(y), batch_size):
+            batch = order[start : start + batch_size]
+            loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(batch)
+        losses.append(total / len(y))
+    return losses

@@ -251,7 +251,7 @@ def _check_problem(func: Any, y0: Any, t: Any) -> list[float]:
             "the parameters of func, not the times. Fix: pass t.detach() "
             "(the derivative of y(t[i]) with respect to t[i] is func(t[i], y(t[i])))."
         )
-    if not bool(torch.isfinite(y0).all()):
+    if not _all_finite(y0):
         raise ValueError("y0 must be finite; it holds inf or nan. Fix: check how y0 was computed.")
     times = t.tolist()
     if not all(math.isfinite(ti) for ti in times):
@@ -293,6 +293,13 @@ def _combine(h: float, weights: Sequence[float], ks: Sequence[torch.Tensor], y=N
         if w != 0:
             total = k * (h * w) if total is None else torch.add(total, k, alpha=h * w)
     return total
+
+
+def _all_finite(x: torch.Tensor) -> bool:
+    """Whether every entry of x is finite. Under no_grad: torch.isfinite is built from abs(),
+    which would otherwise record a node (and save x) in the autograd graph at every step."""
+    with torch.no_grad():
+        return bool(torch.isfinite(x).all())
 
 
 def _rms(x: torch.Tensor) -> float:
@@ -378,7 +385,7 @@ class FixedGridSolver:
                 t_next = t_end if i == n else t_start + i * dt
                 y = self.step(f, t_now, y, t_next - t_now)
                 t_now = t_next
-                if not bool(torch.isfinite(y).all()):
+                if not _all_finite(y):
                     raise SolverError(
                         f"the state became non-finite (inf or nan) at t={t_now:g} with {self!r}. "
                         "Fix: try a smaller step_size (explicit methods blow up when step_size "
@@ -533,7 +540,7 @@ class AdaptiveSolver:
         with torch.no_grad():  # the step-size control is not differentiated
             scale = torch.maximum(y.abs(), y_new.abs()).mul_(self.rtol).add_(self.atol)
             err = _rms(_combine(h, tab.b_err, ks).div_(scale))
-            if not bool(torch.isfinite(y_new).all()):
+            if not _all_finite(y_new):
                 err = math.nan
         return y_new, ks, err
 
@@ -558,7 +565,7 @@ class AdaptiveSolver:
         f = _Field(func, y0)
         direction = 1.0 if times[-1] > times[0] else -1.0
         t_now, y_now, f_now = times[0], y0, f(times[0], y0)
-        if not bool(torch.isfinite(f_now).all()):
+        if not _all_finite(f_now):
             raise SolverError(
                 f"func(t, y0) is not finite (inf or nan) at t={t_now:g}. Fix: check func at the "
                 "initial state for division by zero or log/sqrt of negative numbers."

@@ -114,6 +114,39 @@ def test_observed_convergence_order(solver_cls, order, h0):
     assert orders == pytest.approx([order] * 3, abs=0.3), orders
 
 
+def test_dopri5_one_step_errors_have_the_orders_of_a_5_4_pair():
+    """From one point, the 5th-order step's error is O(h⁶) and the embedded estimate of the
+    4th-order solution's error is O(h⁵): halving h divides them by about 2⁶ and 2⁵."""
+    solver, f = Dopri5(rtol=1.0, atol=1.0), lambda t, y: ROTATION @ y  # scale 1: raw norms
+    one_step, estimate = [], []
+    for h in (0.4, 0.2, 0.1, 0.05):
+        y_new, _, err = solver.attempt(f, 0.0, Y0_ROT, f(0.0, Y0_ROT), h)
+        exact = torch.from_numpy(scipy.linalg.expm(ROTATION.numpy() * h)) @ Y0_ROT
+        one_step.append((y_new - exact).norm().item())
+        estimate.append(err)
+    for errors, order in ((one_step, 6), (estimate, 5)):
+        observed = [math.log2(e1 / e2) for e1, e2 in pairwise(errors)]
+        assert observed == pytest.approx([order] * 3, abs=0.3), observed
+
+
+def test_adaptive_dopri5_error_follows_the_tolerance_and_nfe_grows_like_its_fifth_root():
+    """On y' = A y: the global error is proportional to the tolerance (slope ≈ 1), and the number
+    of steps grows like tol^(−1/5), as a controller for a 5th-order method predicts."""
+    exact = torch.from_numpy(scipy.linalg.expm(ROTATION.numpy() * T_END)) @ Y0_ROT
+    tolerances = 10.0 ** -np.arange(5, 12)
+    errors, steps = [], []
+    for tol in tolerances:
+        solution = solve(
+            lambda t, y: ROTATION @ y, Y0_ROT, tensor([0.0, T_END]), rtol=tol, atol=tol
+        )
+        errors.append((solution.ys[-1] - exact).norm().item())
+        steps.append(solution.n_steps)
+    error_slope = np.polyfit(np.log(tolerances), np.log(errors), 1)[0]
+    step_slope = np.polyfit(np.log(tolerances), np.log(steps), 1)[0]
+    assert error_slope == pytest.approx(1.0, abs=0.15)
+    assert step_slope == pytest.approx(-1 / 5, abs=0.03)
+
+
 def test_fixed_grid_hits_every_output_time_exactly():
     """Steps of 0.1 from each output time, the last one shortened: 3 + 8 steps here."""
     t = tensor([0.0, 0.25, 1.0])
@@ -236,10 +269,14 @@ def test_output_dtype_follows_y0(method, dtype):
 
 
 # ------------------------------------------------------------------ gradients
+@pytest.mark.parametrize("backwards", [False, True], ids=["forward", "backward"])
 @pytest.mark.parametrize("method", METHODS)
-def test_gradcheck(method):
-    """Autograd through every stage (and the dense output) agrees with finite differences."""
+def test_gradcheck(method, backwards):
+    """Autograd through every stage (and the dense output) agrees with finite differences,
+    integrating forwards or backwards in time."""
     t = tensor([0.0, 0.4, 1.0])
+    if backwards:
+        t = t.flip(0)
     kwargs = options(method, step_size=0.1, tol=1e-9)
 
     def run(y0, w):
@@ -248,6 +285,24 @@ def test_gradcheck(method):
     y0 = tensor([0.3, -0.5]).requires_grad_()
     w = tensor([[-0.5, 1.0], [-1.0, 0.2]]).requires_grad_()
     assert torch.autograd.gradcheck(run, (y0, w))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_solver_saves_nothing_for_backward_beyond_what_func_saves(method):
+    """y' = −y saves no tensor for backward, and neither should the solver's own arithmetic or
+    checks (torch.isfinite would save its input through abs() if run under grad mode)."""
+    saved = []
+
+    def pack(tensor):
+        saved.append(tuple(tensor.shape))
+        return tensor
+
+    y0 = tensor([1.0, 2.0]).requires_grad_()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        ys = odeint(lambda t, y: -y, y0, tensor([0.0, 0.5, 1.0]), **options(method, 0.1, 1e-6))
+    assert saved == []
+    (grad,) = torch.autograd.grad(ys[-1].sum(), y0)  # the flow is linear: y(1) = c · y0
+    torch.testing.assert_close(grad, (ys[-1] / y0).detach(), rtol=1e-12, atol=0)
 
 
 def test_gradient_of_a_linear_flow_is_its_matrix_exponential():

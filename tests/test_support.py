@@ -12,7 +12,7 @@ import torch
 
 from ode_course.autodiff import Value
 from ode_course.checks import CheckFailed, check_path_sum, check_softplus
-from ode_course.data import two_moons
+from ode_course.data import concentric_circles, two_moons
 from ode_course.plotting import draw_graph, plot_decision_boundary
 from ode_course.seeding import seed_everything
 
@@ -38,6 +38,35 @@ def test_two_moons_shapes_standardisation_and_reproducibility():
 def test_two_moons_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         two_moons(**kwargs)
+
+
+def test_concentric_circles_puts_half_the_points_in_the_disc_and_half_in_the_ring():
+    X, y = concentric_circles(1001, r_inner=0.4, ring=(0.9, 1.3), seed=2)
+    assert X.shape == (1001, 2) and y.shape == (1001,)
+    assert X.dtype == np.float64 and y.dtype == np.int64
+    assert (y == 0).sum() == 500 and (y == 1).sum() == 501
+    radius = np.linalg.norm(X, axis=1)
+    assert radius[y == 0].max() < 0.4 and 0.9 <= radius[y == 1].min() <= radius[y == 1].max() <= 1.3
+    # uniform in area: the disc's mean radius is 2/3 of its radius
+    assert radius[y == 0].mean() == pytest.approx(2 / 3 * 0.4, rel=0.05)
+    np.testing.assert_array_equal(
+        X, concentric_circles(1001, r_inner=0.4, ring=(0.9, 1.3), seed=2)[0]
+    )
+    assert not np.array_equal(X, concentric_circles(1001, r_inner=0.4, ring=(0.9, 1.3), seed=3)[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"n_samples": 1}, "n_samples must be an integer >= 2"),
+        ({"r_inner": 0.0}, r"0 < r_inner <= ring\[0\] < ring\[1\]; got r_inner=0.0"),
+        ({"r_inner": 1.2}, r"got r_inner=1.2, ring=\(1.0, 1.5\)"),
+        ({"ring": (1.5, 1.0)}, r"0 < r_inner <= ring\[0\] < ring\[1\]"),
+    ],
+)
+def test_concentric_circles_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        concentric_circles(**kwargs)
 
 
 # ---------------------------------------------------------------------- seeding
@@ -262,3 +291,27 @@ def test_check_rk4_functions(capsys):
         check_rk4_step(lambda f, t, y, h: y + h * f(t, y))
     with pytest.raises(CheckFailed, match="number of steps"):
         check_rk4_nfe(4)
+    with pytest.raises(CheckFailed, match="is not right"):
+        check_rk4_nfe(None)
+    with pytest.raises(CheckFailed, match="rk4_step raised NotImplementedError"):
+        check_rk4_step(lambda f, t, y, h: (_ for _ in ()).throw(NotImplementedError("write it")))
+
+
+def test_check_odefunc_parameters(capsys):
+    from ode_course.checks import check_odefunc_parameters
+    from ode_course.models import ODEFunc, ResBlock, count_parameters
+
+    check_odefunc_parameters(count_parameters(ODEFunc(64, 64)))
+    assert "Correct: (65·64 + 64) + (64·64 + 64) = 8384" in capsys.readouterr().out
+    slips = {
+        count_parameters(ResBlock(64, 64)): "first layer also reads t",
+        65 * 64 + 64 * 64: "biases are missing",
+        6 * 8384: "shared by every step",
+        16 * 8384: "do not multiply by the NFE",
+        100: "100 is not right",
+        None: "give the count as an integer",
+        True: "give the count as an integer",
+    }
+    for answer, match in slips.items():
+        with pytest.raises(CheckFailed, match=match):
+            check_odefunc_parameters(answer)

@@ -10,10 +10,11 @@ Modules are named by concept:
 - :mod:`~ode_course.gradient_flow`: training by integrating dθ/dt = −∇L(θ) with an ODE solver;
 - :mod:`~ode_course.solvers`: ODE solvers from scratch (Euler, midpoint, RK4, adaptive Dopri5);
 - :mod:`~ode_course.models`: residual blocks, ODE blocks (plain and augmented), the classifiers
-  built from them, their training loop and a measure of their backward-pass memory;
+  built from them and their training loop;
 - :mod:`~ode_course.adjoint`: gradients through an ODE solve by the adjoint method, in constant
   memory;
-- :mod:`~ode_course.memory`: the peak memory held by torch tensors, measured on any device;
+- :mod:`~ode_course.memory`: the memory held by torch tensors (peak, and the activations saved
+  for the backward pass), measured on any device;
 - :mod:`~ode_course.cnf`: continuous normalizing flows, exact and Hutchinson traces, planar flows;
 - :mod:`~ode_course.latent`: latent ODEs and an RNN baseline for irregularly sampled time series;
 - :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn;
@@ -110,7 +111,7 @@ from ode_course.latent import (
     own_sequences,
     prediction_mse,
 )
-from ode_course.memory import TensorMemory, peak_memory
+from ode_course.memory import TensorMemory, activation_memory, peak_memory
 from ode_course.mlp import (
     Linear,
     ReLU,
@@ -131,7 +132,6 @@ from ode_course.models import (
     ODEBlock,
     ODEFunc,
     ResBlock,
-    activation_memory,
     count_parameters,
     mlp_classifier,
     ode_classifier,

@@ -7,6 +7,8 @@ computation *needs*. :class:`TensorMemory` watches every tensor that a torch ope
 backward pass alike), adds the size of each new storage when it appears and subtracts it when
 the storage is freed. Its ``peak`` is the largest number of bytes held at once by tensors
 created while it was active, which is what backpropagation's saved activations make grow.
+:func:`activation_memory` counts those saved activations alone: the bytes that the graph of a
+model's output keeps for the backward pass.
 
 Example:
     >>> def two_buffers():
@@ -29,10 +31,11 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-__all__ = ["TensorMemory", "peak_memory"]
+__all__ = ["TensorMemory", "activation_memory", "peak_memory"]
 
 
 class TensorMemory(TorchDispatchMode):
@@ -128,3 +131,42 @@ def peak_memory(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
     with TensorMemory() as usage:
         fn(*args, **kwargs)
     return usage.peak
+
+
+def activation_memory(model: nn.Module, *inputs: torch.Tensor) -> int:
+    """Bytes that autograd keeps for the backward pass of ``model(*inputs)``, parameters excluded.
+
+    Every tensor that an operation saves for its backward pass is recorded (with
+    ``torch.autograd.graph.saved_tensors_hooks``); those that the graph of the output still
+    holds at the end are counted, each distinct storage once and in full, and the model's
+    parameters are left out. This is the memory a backward pass needs on top of the
+    model itself: it grows with the number of layers of a ResNet, and with the number of
+    function evaluations of an ODE block differentiated through its solver.
+
+    Args:
+        model: the module to run; its parameters should require grad.
+        *inputs: its inputs.
+
+    Returns:
+        The number of bytes, which depends only on the shapes and dtypes involved.
+
+    Example:
+        >>> mlp = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+        >>> activation_memory(mlp, torch.zeros(10, 4))  # the input and the tanh output, float32
+        480
+    """
+    parameters = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    packed: list[tuple[weakref.ref, int, int]] = []
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        packed.append((weakref.ref(tensor), storage.data_ptr(), storage.nbytes()))
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        out = model(*inputs)
+    # Count what the graph of `out` still holds: a tensor saved by a node that was dropped
+    # during the forward pass is gone (and its memory may have been reused by a later one).
+    held = {ptr: nbytes for ref, ptr, nbytes in packed if ref() is not None}
+    del out
+    return sum(nbytes for ptr, nbytes in held.items() if ptr not in parameters)

@@ -4,8 +4,8 @@ A residual block maps h ↦ h + f(h, θ). An :class:`ODEBlock` maps h(0) ↦ h(T
 dh/dt = f(h(t), t, θ) at time T, computed by an ODE solver: with one Euler step of size 1 it is
 exactly a residual block whose f also sees t. An :class:`AugmentedODEBlock` (Dupont et al.,
 2019) first appends zeros to the state, so that its flow has room to move points past each
-other. :func:`activation_memory` measures what autograd keeps for the backward pass (the
-paper's memory column), and :func:`train_classifier` is the training loop the chapter uses.
+other. :func:`train_classifier` is the training loop the chapter uses (the memory the backward
+pass needs is measured by :func:`ode_course.memory.activation_memory`).
 Shapes: states are batches (N, dim).
 
 Example:
@@ -20,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import math
-import weakref
 
 import torch
 from torch import nn
@@ -30,7 +29,6 @@ __all__ = [
     "ODEBlock",
     "ODEFunc",
     "ResBlock",
-    "activation_memory",
     "count_parameters",
     "mlp_classifier",
     "ode_classifier",
@@ -246,45 +244,6 @@ def ode_classifier(
     """
     block = ODEBlock(ODEFunc(width, hidden), **block_options)
     return nn.Sequential(nn.Linear(n_in, width), block, nn.Tanh(), nn.Linear(width, n_classes))
-
-
-def activation_memory(model: nn.Module, *inputs: torch.Tensor) -> int:
-    """Bytes that autograd keeps for the backward pass of ``model(*inputs)``, parameters excluded.
-
-    Every tensor that an operation saves for its backward pass is recorded (with
-    ``torch.autograd.graph.saved_tensors_hooks``); those that the graph of the output still
-    holds at the end are counted, each distinct storage once and in full, and the model's
-    parameters are left out. This is the memory a backward pass needs on top of the
-    model itself: it grows with the number of layers of a ResNet, and with the number of
-    function evaluations of an ODE block differentiated through its solver.
-
-    Args:
-        model: the module to run; its parameters should require grad.
-        *inputs: its inputs.
-
-    Returns:
-        The number of bytes, which depends only on the shapes and dtypes involved.
-
-    Example:
-        >>> mlp = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
-        >>> activation_memory(mlp, torch.zeros(10, 4))  # the input and the tanh output, float32
-        480
-    """
-    parameters = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    packed: list[tuple[weakref.ref, int, int]] = []
-
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
-        storage = tensor.untyped_storage()
-        packed.append((weakref.ref(tensor), storage.data_ptr(), storage.nbytes()))
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        out = model(*inputs)
-    # Count what the graph of `out` still holds: a tensor saved by a node that was dropped
-    # during the forward pass is gone (and its memory may have been reused by a later one).
-    held = {ptr: nbytes for ref, ptr, nbytes in packed if ref() is not None}
-    del out
-    return sum(nbytes for ptr, nbytes in held.items() if ptr not in parameters)
 
 
 def train_classifier(

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ode_course.adjoint import odeint_adjoint
-from ode_course.memory import TensorMemory, peak_memory
+from ode_course.memory import TensorMemory, activation_memory, peak_memory
 from ode_course.solvers import odeint
 
 
@@ -99,3 +99,29 @@ def test_direct_backprop_grows_by_what_it_saves_and_the_adjoint_is_flat(method, 
     per_step = (peaks["odeint", 20] - peaks["odeint", 10]) / 10
     assert per_step == stages * batch * (dim + hidden) * 4  # what check_saved_bytes teaches
     assert peaks["odeint_adjoint", 20] == peaks["odeint_adjoint", 10]
+
+
+def test_activation_memory_counts_saved_activations_once_and_no_parameters():
+    mlp = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3)).double()
+    x = torch.randn(11, 5, dtype=torch.float64)
+    # the input (saved by the first Linear) and the tanh output (saved by tanh and by the
+    # second Linear: one storage), 8 bytes each; the weights are not counted
+    assert activation_memory(mlp, x) == (11 * 5 + 11 * 7) * 8
+    assert activation_memory(nn.Linear(5, 7).double(), x) == 11 * 5 * 8
+    with torch.no_grad():
+        assert activation_memory(mlp, x) == 0
+
+
+def test_activation_memory_ignores_tensors_saved_by_discarded_branches():
+    class Wasteful(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(5, 3).double()
+
+        def forward(self, x):
+            for _ in range(3):
+                x.exp().sum()  # exp saves its output, but this branch is dropped at once
+            return self.linear(x)
+
+    x = torch.randn(11, 5, dtype=torch.float64)
+    assert activation_memory(Wasteful(), x) == 11 * 5 * 8

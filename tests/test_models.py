@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
+from ode_course.memory import activation_memory
 from ode_course.models import (
     AugmentedODEBlock,
     ODEBlock,
     ODEFunc,
     ResBlock,
-    activation_memory,
     count_parameters,
     mlp_classifier,
     ode_classifier,
@@ -113,33 +113,6 @@ def test_augment_dim_zero_is_a_plain_block():
 def test_augment_dim_must_be_a_non_negative_integer(bad):
     with pytest.raises(ValueError, match="augment_dim must be a non-negative integer"):
         AugmentedODEBlock(ODEFunc(3, 4), augment_dim=bad)
-
-
-# ------------------------------------------------------------------ activation memory
-def test_activation_memory_counts_saved_activations_once_and_no_parameters():
-    mlp = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3)).double()
-    x = torch.randn(11, 5, dtype=torch.float64)
-    # the input (saved by the first Linear) and the tanh output (saved by tanh and by the
-    # second Linear: one storage), 8 bytes each; the weights are not counted
-    assert activation_memory(mlp, x) == (11 * 5 + 11 * 7) * 8
-    assert activation_memory(nn.Linear(5, 7).double(), x) == 11 * 5 * 8
-    with torch.no_grad():
-        assert activation_memory(mlp, x) == 0
-
-
-def test_activation_memory_ignores_tensors_saved_by_discarded_branches():
-    class Wasteful(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.linear = nn.Linear(5, 3).double()
-
-        def forward(self, x):
-            for _ in range(3):
-                x.exp().sum()  # exp saves its output, but this branch is dropped at once
-            return self.linear(x)
-
-    x = torch.randn(11, 5, dtype=torch.float64)
-    assert activation_memory(Wasteful(), x) == 11 * 5 * 8
 
 
 def test_resnet_memory_grows_linearly_with_depth():

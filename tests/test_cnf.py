@@ -236,11 +236,18 @@ def test_gradients_of_log_prob_match_finite_differences():
 
 
 @pytest.mark.parametrize("trace", TRACE_ESTIMATORS)
-def test_torchdiffeq_and_our_odeint_agree_in_values_and_gradients(trace):
+@pytest.mark.parametrize(
+    ("integrator", "grad_rtol"),
+    # the adjoint's gradients come from a second, backward solve: close, not identical
+    [("torchdiffeq", 1e-5), ("odeint_adjoint", 1e-4)],
+)
+def test_every_integrator_agrees_with_our_odeint_in_values_and_gradients(
+    trace, integrator, grad_rtol
+):
     x = torch.randn(6, 2, dtype=F64, generator=generator(9))
     results = []
-    for integrator in ("odeint", "torchdiffeq"):
-        cnf = CNF(2, net=random_net(seed=9), trace=trace, integrator=integrator, **TIGHT)
+    for name in ("odeint", integrator):
+        cnf = CNF(2, net=random_net(seed=9), trace=trace, integrator=name, **TIGHT)
         torch.manual_seed(1)  # the same probe
         log_p = cnf.log_prob(x)
         grads = torch.autograd.grad(log_p.sum(), list(cnf.parameters()))
@@ -248,23 +255,7 @@ def test_torchdiffeq_and_our_odeint_agree_in_values_and_gradients(trace):
     (a, ga), (b, gb) = results
     torch.testing.assert_close(a, b, rtol=0, atol=1e-7)
     for g1, g2 in zip(ga, gb, strict=True):
-        torch.testing.assert_close(g1, g2, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("trace", TRACE_ESTIMATORS)
-def test_adjoint_integrator_gives_the_same_log_prob_and_gradients(trace):
-    x = torch.randn(6, 2, dtype=F64, generator=generator(10))
-    results = []
-    for integrator in ("odeint", "odeint_adjoint"):
-        cnf = CNF(2, net=random_net(seed=10), trace=trace, integrator=integrator, **TIGHT)
-        torch.manual_seed(2)
-        log_p = cnf.log_prob(x)
-        grads = torch.autograd.grad(log_p.sum(), list(cnf.parameters()))
-        results.append((log_p, grads))
-    (a, ga), (b, gb) = results
-    torch.testing.assert_close(a, b, rtol=0, atol=1e-7)
-    for g1, g2 in zip(ga, gb, strict=True):
-        torch.testing.assert_close(g1, g2, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(g1, g2, rtol=grad_rtol, atol=1e-6)
 
 
 def test_adjoint_integrator_passes_the_solver_options_on():

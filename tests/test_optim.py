@@ -223,7 +223,9 @@ SCHEDULE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("schedule,make_scheduler", SCHEDULE_CASES, ids=repr)
+@pytest.mark.parametrize(
+    "schedule,make_scheduler", SCHEDULE_CASES, ids=[repr(case[0]) for case in SCHEDULE_CASES]
+)
 def test_schedule_matches_torch(schedule, make_scheduler):
     ours = [schedule(epoch) for epoch in range(50)]
     theirs = torch_lrs(make_scheduler, schedule.lr0)

@@ -196,9 +196,11 @@ def two_moons(
 
 
 # ------------------------------------------------------------------------------------ 2-D densities
-def _count(n: Any, name: str = "n_samples") -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"{name} must be a positive integer; got {name}={n!r}")
+def _count(n: Any, name: str = "n_samples", *, minimum: int = 1, fix: str = "") -> int:
+    """``n`` as an int, or a ValueError that names the argument (and the fix, if given)."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < minimum:
+        hint = f". Fix: {fix}." if fix else ""
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {name}={n!r}{hint}")
     return int(n)
 
 
@@ -307,8 +309,7 @@ def checkerboard(n_samples: int = 1000, *, n_squares: int = 4, seed: int = 0) ->
         (True, True)
     """
     n = _count(n_samples)
-    if isinstance(n_squares, bool) or not isinstance(n_squares, int | np.integer) or n_squares < 2:
-        raise ValueError(f"n_squares must be an integer >= 2; got n_squares={n_squares!r}")
+    n_squares = _count(n_squares, "n_squares", minimum=2)
     rng = np.random.default_rng(seed)
     squares = [(i, j) for i in range(n_squares) for j in range(n_squares)]
     dark = np.array([(i, j) for i, j in squares if (i + j) % 2 == 0])
@@ -513,12 +514,6 @@ class IrregularSeries:
         return collate_series(self.times, self.values, dtype=dtype)
 
 
-def _check_count(n, name: str, fix: str, minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {name}={n!r}. Fix: {fix}.")
-    return int(n)
-
-
 def irregular_spirals(
     n_series: int = 300,
     *,
@@ -565,11 +560,11 @@ def irregular_spirals(
         >>> data.times[0].tolist()  # four observations in the window [0, 5)
         [0.0, 2.0, 2.5, 4.75]
     """
-    n_series = _check_count(n_series, "n_series", "e.g. n_series=300")
-    n_grid = _check_count(n_grid, "n_grid", "e.g. n_grid=20")
-    n_future = _check_count(n_future, "n_future", "e.g. n_future=10")
-    min_obs = _check_count(min_obs, "min_obs", "every series needs at least one observation")
-    max_obs = _check_count(max_obs, "max_obs", "e.g. max_obs=10")
+    n_series = _count(n_series, "n_series", fix="e.g. n_series=300")
+    n_grid = _count(n_grid, "n_grid", fix="e.g. n_grid=20")
+    n_future = _count(n_future, "n_future", fix="e.g. n_future=10")
+    min_obs = _count(min_obs, "min_obs", fix="every series needs at least one observation")
+    max_obs = _count(max_obs, "max_obs", fix="e.g. max_obs=10")
     if min_obs > max_obs:
         raise ValueError(
             f"min_obs must not exceed max_obs; got min_obs={min_obs}, max_obs={max_obs}. "

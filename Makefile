@@ -13,12 +13,15 @@ PORT ?= 8000
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax
 
-.PHONY: help install lint unit nbval html browser test book lab serve links times guide student clean
+.PHONY: help install lint unit nbval nbval-portable outputs html browser test book lab serve links times \
+	guide student clean
 
 help:
 	@echo "make book   build the HTML book into _build/html (creates .venv and installs on first use)"
 	@echo "make test   run everything CI runs: lint, unit tests, notebooks, book build, browser check"
 	@echo "make lab    open the notebooks in JupyterLab"
+	@echo "make outputs  re-execute every notebook in a fresh kernel and store its outputs"
+	@echo "make nbval-portable  validate the notebooks under other numerical configurations"
 	@echo "make serve  serve the built book on http://127.0.0.1:$(PORT)"
 	@echo "make times  measure each notebook's execution time and rewrite the instructor guide"
 	@echo "make links  rewrite Colab links after changing the repository URL in _config.yml"
@@ -43,6 +46,15 @@ nbval: $(STAMP)
 	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		notebooks -q -p no:cacheprovider
 
+# The same comparison, as another machine would run it: other BLAS kernels, PyTorch's scalar
+# kernels, other thread counts (tools/numeric_configs.py says which and why). See CONTRIBUTING.md.
+nbval-portable: $(STAMP)
+	$(BIN)/python tools/nbval_portable.py
+
+# The one way to store outputs: every notebook re-executed top to bottom in a fresh kernel.
+outputs: $(STAMP)
+	$(BIN)/python tools/store_outputs.py
+
 $(MATHJAX)/tex-mml-chtml.js:
 	@command -v npm >/dev/null || { echo "npm (Node.js) is needed once, to copy MathJax into the book"; exit 1; }
 	rm -rf _build/npm $(MATHJAX) && mkdir -p _build/npm
@@ -61,7 +73,7 @@ $(CHROMIUM):
 browser: $(STAMP) $(CHROMIUM)
 	$(BIN)/python tests/browser_check.py --chromium $(CHROMIUM)
 
-test: lint unit nbval html browser
+test: lint unit nbval nbval-portable html browser
 	@echo "make test: all checks passed"
 
 book: html

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from numeric_configs import CONFIGS, environment  # noqa: E402
+from numeric_configs import CONFIGS, environment
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "_build" / "nbval-portable"

@@ -29,7 +29,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from numeric_configs import CONFIGS, environment  # noqa: E402
+from numeric_configs import CONFIGS, environment
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ PORT ?= 8000
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax
 
-.PHONY: help install lint unit nbval nbval-portable outputs html browser test book lab serve links times \
+.PHONY: help install lint unit nbval nbval-portable nbval-all outputs html browser test book lab serve links times \
 	guide student clean
 
 help:
@@ -40,7 +40,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 unit: $(STAMP)
-	$(BIN)/pytest tests ode_course --doctest-modules -q -p no:cacheprovider
+	$(BIN)/pytest tests ode_course --doctest-modules -q -p no:cacheprovider -n 2
 
 nbval: $(STAMP)
 	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
@@ -50,6 +50,10 @@ nbval: $(STAMP)
 # kernels, other thread counts (tools/numeric_configs.py says which and why). See CONTRIBUTING.md.
 nbval-portable: $(STAMP)
 	$(BIN)/python tools/nbval_portable.py
+
+# `make nbval` and `make nbval-portable` at once: three runs side by side keep two cores busy.
+nbval-all: $(STAMP)
+	$(BIN)/python tools/nbval_portable.py --with-default
 
 # The one way to store outputs: every notebook re-executed top to bottom in a fresh kernel.
 outputs: $(STAMP)
@@ -73,7 +77,7 @@ $(CHROMIUM):
 browser: $(STAMP) $(CHROMIUM)
 	$(BIN)/python tests/browser_check.py --chromium $(CHROMIUM)
 
-test: lint unit nbval nbval-portable html browser
+test: lint unit nbval-all html browser
 	@echo "make test: all checks passed"
 
 book: html

@@ -6,7 +6,8 @@ prints it fails on the next machine. Such a cell asserts a bound and prints the 
 1e-12"), never the digits. This test reads every code cell whose output nbval compares and fails
 on any number whose magnitude is below 1e-10, except
 
-- a number printed as a bound, right after ``<``, ``≤``, ``<=``, "below", "under" or "at most";
+- a number printed as a bound, right after ``<``, ``≤``, ``<=``, "below", "under", "within"
+  or "at most";
 - the entries of ``ALLOWED`` below, each a deliberate small number with the reason it is stable.
 
 See CONTRIBUTING.md for the rule and for what to do instead.
@@ -34,7 +35,7 @@ ALLOWED: dict[tuple[str, int, str], str] = {
 }
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
-_BOUND = re.compile(r"(?:<|≤|<=|\bbelow|\bunder|\bat most)\s*$", re.I)
+_BOUND = re.compile(r"(?:<|≤|<=|\bbelow|\bunder|\bwithin|\bat most)\s*$", re.I)
 _TEXT_KEYS = ("text/plain", "text/html", "text/markdown", "text/latex")
 
 
@@ -107,6 +108,7 @@ def test_every_allowed_entry_is_still_printed():
         ("gap 1.3e-15, error 2.6e-04", ["1.3e-15"]),
         ("largest relative error below 1e-12", []),
         ("max |a - b| < 1e-13 and at most 5e-14", []),
+        ("the two forms agree within 1e-12", []),
         ("loss 1.6087650873, step 0.0400, 1e-10 exactly", []),
         ("0.00000000003 is tiny too", ["0.00000000003"]),
         ("exactly 0 and 0.0e+00", []),

@@ -10,6 +10,11 @@ configuration fails. Usage::
     python tools/nbval_portable.py                        # every configuration
     python tools/nbval_portable.py --config sse-1thread   # one of them
     python tools/nbval_portable.py notebooks/02_backprop.ipynb
+    python tools/nbval_portable.py --with-default         # and this machine's own, alongside
+
+``--with-default`` adds a run under this machine's own configuration (what ``make nbval`` does)
+to the runs side by side; ``make test`` uses it, because three runs side by side on two cores
+finish sooner than the default run followed by the other two.
 """
 
 from __future__ import annotations
@@ -42,13 +47,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", default=["notebooks"], help="default: notebooks")
     parser.add_argument("--config", action="append", choices=sorted(CONFIGS), help="repeatable")
+    parser.add_argument("--with-default", action="store_true", help="also run as make nbval")
     args = parser.parse_args()
-    names = args.config or list(CONFIGS)
+    names = (["default"] if args.with_default else []) + (args.config or list(CONFIGS))
     LOGS.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     running = {}
     for name in names:
-        settings = " ".join(f"{k}={v}" for k, v in CONFIGS[name].items())
+        settings = " ".join(f"{k}={v}" for k, v in CONFIGS.get(name, {}).items()) or "as is"
         print(f"nbval under {name}: {settings}", flush=True)
         log = (LOGS / f"{name}.log").open("w", encoding="utf-8")
         proc = subprocess.Popen(

@@ -42,9 +42,9 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests ode_course --doctest-modules -q -p no:cacheprovider -n 2
 
+# pytest --nbval with tests/nbval_sanitize.cfg, in kernels set up by tools/numeric_configs.py.
 nbval: $(STAMP)
-	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		notebooks -q -p no:cacheprovider
+	$(BIN)/python tools/nbval_portable.py --config default
 
 # The same comparison, as another machine would run it: other BLAS kernels, PyTorch's scalar
 # kernels, other thread counts (tools/numeric_configs.py says which and why). See CONTRIBUTING.md.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,9 +35,51 @@ def test_environment_applies_a_configuration_and_rejects_unknown_names(monkeypat
         numeric_configs.environment("quantum")
 
 
+def test_kernels_keep_the_runtimes_stderr_out_of_cells_but_not_python_warnings():
+    # Outside pytest (make outputs), ipykernel forwards file descriptor 2 into the running cell:
+    # C libraries' messages and its own "IOStream.flush timed out" on a loaded machine. They are
+    # the runtime's, not the notebook's, so kernels keep them out; a Python warning still shows.
+    # Kernels side by side must not share IPython's history database (SQLite locks).
+    import nbformat
+    from nbclient import NotebookClient
+
+    source = (
+        "import os, sys, time, warnings\n"
+        "os.write(2, b'IOStream.flush timed out\\n'); print('runtime', file=sys.__stderr__)\n"
+        "warnings.warn('a real warning'); time.sleep(1)  # time for ipykernel to forward fd 2\n"
+        "print('history database:', get_ipython().history_manager.hist_file)"
+    )
+    env = numeric_configs.environment("default")
+    env.pop("PYTEST_CURRENT_TEST", None)  # as in make outputs, which does not run under pytest
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute(env=env)
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    assert "a real warning" in text and "history database: :memory:" in text
+    assert "timed out" not in text and "runtime" not in text
+
+
+def test_a_failure_shows_the_text_of_an_output_the_notebook_did_not_store(tmp_path):
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("import warnings\nprint('hi')\nwarnings.warn('surprise')")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
+    cell.execution_count = 1
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), tmp_path / "warns.ipynb")
+    run = subprocess.run(
+        [sys.executable, "tools/nbval_portable.py", "--config", "default", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 1
+    assert "unexpected stderr output" in run.stdout and "UserWarning: surprise" in run.stdout
+
+
 def test_make_test_runs_the_portable_check_and_make_outputs_stores_in_fresh_kernels():
     assert "nbval-all" in _prerequisites("test").split()
     assert "tools/nbval_portable.py --with-default" in make_recipe("nbval-all")
+    assert "tools/nbval_portable.py --config default" in make_recipe("nbval")
     assert "tools/nbval_portable.py" in make_recipe("nbval-portable")
     assert "tools/store_outputs.py" in make_recipe("outputs")
 

@@ -40,13 +40,23 @@ NBVAL = [
     "-q",
     "-p",
     "no:cacheprovider",
+    "-p",
+    "nbval_details",  # tools/nbval_details.py: show the text of an unexpected output
 ]
+
+
+def _with_tools_on_path(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with ``tools/`` first on ``PYTHONPATH``, so that ``-p nbval_details`` loads."""
+    paths = [str(ROOT / "tools"), *filter(None, [env.get("PYTHONPATH")])]
+    return {**env, "PYTHONPATH": ":".join(paths)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", default=["notebooks"], help="default: notebooks")
-    parser.add_argument("--config", action="append", choices=sorted(CONFIGS), help="repeatable")
+    parser.add_argument(
+        "--config", action="append", choices=["default", *sorted(CONFIGS)], help="repeatable"
+    )
     parser.add_argument("--with-default", action="store_true", help="also run as make nbval")
     args = parser.parse_args()
     names = (["default"] if args.with_default else []) + (args.config or list(CONFIGS))
@@ -60,7 +70,7 @@ def main() -> int:
         proc = subprocess.Popen(
             [sys.executable, *NBVAL, *args.notebooks],
             cwd=ROOT,
-            env=environment(name),
+            env=_with_tools_on_path(environment(name)),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -29,6 +29,20 @@ sanitizer as ``make nbval``.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What the kernels that validate or store outputs are told, so that nothing but the notebook
+# writes into a cell's output. Several kernels run side by side (make test runs three nbval
+# runs at once), and IPython's history database is one SQLite file per profile: kernels that
+# share it can find it locked, and IPython reports that into whichever cell is running. So each
+# kernel keeps its history in memory. And ipykernel forwards whatever the process writes to file
+# descriptor 2 (C libraries, and its own "IOStream.flush timed out" when a loaded machine stalls
+# its output thread) into the running cell; that text is the runtime's and comes and goes with
+# the load, so it stays out. Python's warnings still reach the cell through ``sys.stderr``, so a
+# cell that warns still fails nbval. CI once failed on such a stray stderr output.
+KERNEL_CONFIG = "c.HistoryManager.enabled = False\nc.IPKernelApp.capture_fd_output = False\n"
 
 CONFIGS: dict[str, dict[str, str]] = {
     # An older x86 CPU: SSE-only BLAS and numpy loops, PyTorch's scalar kernels, one thread.
@@ -49,13 +63,21 @@ CONFIGS: dict[str, dict[str, str]] = {
 }
 
 
+def kernel_settings() -> dict[str, str]:
+    """``IPYTHONDIR`` for kernels configured by ``KERNEL_CONFIG`` (written under ``_build/``)."""
+    profile = ROOT / "_build" / "ipython" / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    config = profile / "ipython_kernel_config.py"
+    if not config.exists() or config.read_text(encoding="utf-8") != KERNEL_CONFIG:
+        config.write_text(KERNEL_CONFIG, encoding="utf-8")
+    return {"IPYTHONDIR": str(profile.parent)}
+
+
 def environment(name: str) -> dict[str, str]:
-    """A copy of this process's environment with configuration ``name`` applied."""
-    if name == "default":
-        return dict(os.environ)
-    if name not in CONFIGS:
+    """This process's environment with configuration ``name`` and the kernel settings applied."""
+    if name != "default" and name not in CONFIGS:
         raise ValueError(
             f"config must be 'default' or one of {sorted(CONFIGS)}; got {name!r}. "
             "Fix: pick a name from tools/numeric_configs.py."
         )
-    return {**os.environ, **CONFIGS[name]}
+    return {**os.environ, **CONFIGS.get(name, {}), **kernel_settings()}

@@ -1,305 +1,69 @@
 """ode_course: the companion package of "Neural networks through the lens of ODEs".
 
-Modules are named by concept:
+Modules are named by concept, in the order of the chapters:
 
-- :mod:`~ode_course.autodiff`: a scalar reverse-mode engine and gradient checking;
-- :mod:`~ode_course.scalar_nn`: a small MLP built from that engine;
-- :mod:`~ode_course.mlp`: a vectorised numpy MLP with hand-written backward passes;
-- :mod:`~ode_course.optim`: optimizers and learning-rate schedules for numpy arrays;
+- :mod:`~ode_course.autodiff`: a scalar reverse-mode engine, a small MLP built from it, and
+  gradient checking (Chapter 1; the MLP is also :mod:`~ode_course.scalar_nn`);
+- :mod:`~ode_course.mlp`: a vectorised numpy MLP with hand-written backward passes (Chapter 2);
+- :mod:`~ode_course.optim`: optimizers and learning-rate schedules for numpy arrays (Chapter 3);
 - :mod:`~ode_course.landscapes`: two-dimensional test functions for optimizers;
-- :mod:`~ode_course.gradient_flow`: training by integrating dθ/dt = −∇L(θ) with an ODE solver;
+- :mod:`~ode_course.gradient_flow`: training by integrating dθ/dt = −∇L(θ) with an ODE solver
+  (Chapter 4);
 - :mod:`~ode_course.solvers`: ODE solvers from scratch (Euler, midpoint, RK4, adaptive Dopri5);
 - :mod:`~ode_course.models`: residual blocks, ODE blocks (plain and augmented), the classifiers
-  built from them and their training loop;
+  built from them and their training loop (Chapter 5);
 - :mod:`~ode_course.adjoint`: gradients through an ODE solve by the adjoint method, in constant
-  memory;
+  memory (Chapter 6);
+- :mod:`~ode_course.backends`: the one keyword, ``backend=``, by which every model picks who
+  solves its ODE (our solvers, with or without the adjoint, or torchdiffeq), and ``integrate``;
 - :mod:`~ode_course.memory`: the memory held by torch tensors (peak, and the activations saved
   for the backward pass), measured on any device;
-- :mod:`~ode_course.cnf`: continuous normalizing flows, exact and Hutchinson traces, planar flows;
-- :mod:`~ode_course.latent`: latent ODEs and an RNN baseline for irregularly sampled time series;
-- :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn;
+- :mod:`~ode_course.cnf`: continuous normalizing flows: trace estimators, the flow, a planar-flow
+  baseline and density fitting (Chapter 7);
+- :mod:`~ode_course.latent`: latent ODEs and an RNN baseline for irregularly sampled time series
+  (Chapter 8);
+- :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn:
+  classification sets, 2-D densities, irregular time series;
 - :mod:`~ode_course.plotting`: figures the chapters share;
-- :mod:`~ode_course.checks`: the exercises' check functions;
+- :mod:`~ode_course.checks`: the exercises' check functions, one module per chapter;
 - :mod:`~ode_course.editions`: student editions of the notebooks, without solutions;
 - :mod:`~ode_course.seeding`: one call to seed Python, numpy and torch.
+
+Every public name of every module is also importable from ``ode_course`` itself:
+``__all__`` is the union of the modules' ``__all__`` lists (a test checks that no name means two
+things), so it is never written twice.
 """
 
-from ode_course.adjoint import AdjointStats, odeint_adjoint
-from ode_course.autodiff import (
-    GradientCheckError,
-    Value,
-    forward_mode_gradient,
-    grad,
-    gradcheck,
-    maximum,
-    numerical_gradient,
-    relative_error,
-    reverse_mode_gradient,
-    topological_order,
-)
-from ode_course.checks import (
-    CheckFailed,
-    check_adam_bias_correction,
-    check_augmented_dynamics,
-    check_gaussian_kl,
-    check_hutchinson,
-    check_masked_log_likelihood,
-    check_momentum_step,
-    check_odefunc_parameters,
-    check_path_sum,
-    check_rk4_nfe,
-    check_rk4_step,
-    check_saved_bytes,
-    check_sigmoid_backward,
-    check_softmax_cross_entropy_grad,
-    check_softplus,
-    check_stability_limit,
-)
-from ode_course.cnf import (
-    CNF,
-    INTEGRATORS,
-    NOISE_TYPES,
-    TRACE_ESTIMATORS,
-    AugmentedDynamics,
-    DensityFit,
-    LinearField,
-    PlanarFlow,
-    TimeMLP,
-    density_on_grid,
-    exact_trace,
-    fit_density,
-    hutchinson_trace,
-    hutchinson_variance,
-    mean_nll,
-    sample_probe,
-    standard_normal_log_prob,
-)
-from ode_course.data import (
-    TOY_DENSITIES,
-    DigitsSplit,
-    IrregularBatch,
-    IrregularSeries,
-    Standardisation,
-    checkerboard,
-    collate_series,
-    concentric_circles,
-    concentric_rings,
-    digits_per_class,
-    eight_gaussians,
-    irregular_spirals,
-    load_digits,
-    spiral,
-    standardise,
-    toy_data,
-    two_moons,
-    xor,
-)
-from ode_course.editions import student_edition, write_student_editions
-from ode_course.gradient_flow import FlowResult, TorchObjective, minimize
-from ode_course.landscapes import LANDSCAPES, Descent, Landscape, descend
-from ode_course.latent import (
-    ELBOTerms,
-    GRUEncoder,
-    LatentDynamics,
-    LatentODE,
-    ODERNNEncoder,
-    RNNBaseline,
-    fit_series,
-    gaussian_kl,
-    masked_gaussian_log_likelihood,
-    masked_mse,
-    own_sequences,
-    prediction_mse,
-)
-from ode_course.memory import TensorMemory, activation_memory, peak_memory
-from ode_course.mlp import (
-    Linear,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    SoftmaxCrossEntropy,
-    Tanh,
-    TrainingHistory,
-    accuracy,
-    add_bias_column,
-    confusion_matrix,
-    fit,
-    log_softmax,
-    softmax,
-)
-from ode_course.models import (
-    AugmentedODEBlock,
-    ODEBlock,
-    ODEFunc,
-    ResBlock,
-    count_parameters,
-    mlp_classifier,
-    ode_classifier,
-    resnet_classifier,
-    train_classifier,
-)
-from ode_course.optim import (
-    OPTIMIZERS,
-    SCHEDULES,
-    SGD,
-    Adagrad,
-    Adam,
-    CosineAnnealing,
-    ExponentialDecay,
-    Momentum,
-    Nesterov,
-    Optimizer,
-    RMSprop,
-    StepDecay,
-)
-from ode_course.plotting import (
-    animate_paths,
-    animation_html,
-    draw_graph,
-    plot_decision_boundary,
-    plot_landscape,
-)
-from ode_course.scalar_nn import MLP, Layer, Neuron
-from ode_course.seeding import seed_everything
-from ode_course.solvers import SOLVERS, CountNFE, Solution, SolverError, odeint, solve
+import importlib
+import os
+import pkgutil
+
+from ode_course.adjoint import *
+from ode_course.autodiff import *
+from ode_course.backends import *
+from ode_course.checks import *
+from ode_course.cnf import *
+from ode_course.data import *
+from ode_course.editions import *
+from ode_course.gradient_flow import *
+from ode_course.landscapes import *
+from ode_course.latent import *
+from ode_course.memory import *
+from ode_course.mlp import *
+from ode_course.models import *
+from ode_course.optim import *
+from ode_course.plotting import *
+from ode_course.scalar_nn import *
+from ode_course.seeding import *
+from ode_course.solvers import *
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CNF",
-    "INTEGRATORS",
-    "LANDSCAPES",
-    "MLP",
-    "NOISE_TYPES",
-    "OPTIMIZERS",
-    "SCHEDULES",
-    "SGD",
-    "SOLVERS",
-    "TOY_DENSITIES",
-    "TRACE_ESTIMATORS",
-    "Adagrad",
-    "Adam",
-    "AdjointStats",
-    "AugmentedDynamics",
-    "AugmentedODEBlock",
-    "CheckFailed",
-    "CosineAnnealing",
-    "CountNFE",
-    "DensityFit",
-    "Descent",
-    "DigitsSplit",
-    "ELBOTerms",
-    "ExponentialDecay",
-    "FlowResult",
-    "GRUEncoder",
-    "GradientCheckError",
-    "IrregularBatch",
-    "IrregularSeries",
-    "Landscape",
-    "LatentDynamics",
-    "LatentODE",
-    "Layer",
-    "Linear",
-    "LinearField",
-    "Momentum",
-    "Nesterov",
-    "Neuron",
-    "ODEBlock",
-    "ODEFunc",
-    "ODERNNEncoder",
-    "Optimizer",
-    "PlanarFlow",
-    "RMSprop",
-    "RNNBaseline",
-    "ReLU",
-    "ResBlock",
-    "Sequential",
-    "Sigmoid",
-    "SoftmaxCrossEntropy",
-    "Solution",
-    "SolverError",
-    "Standardisation",
-    "StepDecay",
-    "Tanh",
-    "TensorMemory",
-    "TimeMLP",
-    "TorchObjective",
-    "TrainingHistory",
-    "Value",
-    "accuracy",
-    "activation_memory",
-    "add_bias_column",
-    "animate_paths",
-    "animation_html",
-    "check_adam_bias_correction",
-    "check_augmented_dynamics",
-    "check_gaussian_kl",
-    "check_hutchinson",
-    "check_masked_log_likelihood",
-    "check_momentum_step",
-    "check_odefunc_parameters",
-    "check_path_sum",
-    "check_rk4_nfe",
-    "check_rk4_step",
-    "check_saved_bytes",
-    "check_sigmoid_backward",
-    "check_softmax_cross_entropy_grad",
-    "check_softplus",
-    "check_stability_limit",
-    "checkerboard",
-    "collate_series",
-    "concentric_circles",
-    "concentric_rings",
-    "confusion_matrix",
-    "count_parameters",
-    "density_on_grid",
-    "descend",
-    "digits_per_class",
-    "draw_graph",
-    "eight_gaussians",
-    "exact_trace",
-    "fit",
-    "fit_density",
-    "fit_series",
-    "forward_mode_gradient",
-    "gaussian_kl",
-    "grad",
-    "gradcheck",
-    "hutchinson_trace",
-    "hutchinson_variance",
-    "irregular_spirals",
-    "load_digits",
-    "log_softmax",
-    "masked_gaussian_log_likelihood",
-    "masked_mse",
-    "maximum",
-    "mean_nll",
-    "minimize",
-    "mlp_classifier",
-    "numerical_gradient",
-    "ode_classifier",
-    "odeint",
-    "odeint_adjoint",
-    "own_sequences",
-    "peak_memory",
-    "plot_decision_boundary",
-    "plot_landscape",
-    "prediction_mse",
-    "relative_error",
-    "resnet_classifier",
-    "reverse_mode_gradient",
-    "sample_probe",
-    "seed_everything",
-    "softmax",
-    "solve",
-    "spiral",
-    "standard_normal_log_prob",
-    "standardise",
-    "student_edition",
-    "topological_order",
-    "toy_data",
-    "train_classifier",
-    "two_moons",
-    "write_student_editions",
-    "xor",
-]
+PUBLIC_MODULES = tuple(
+    importlib.import_module(f"ode_course.{module.name}")
+    for module in pkgutil.iter_modules([os.path.dirname(__file__)])
+    if not module.name.startswith("_")
+)
+"""The modules whose public names make up ``ode_course.__all__``."""
+
+__all__ = sorted({name for module in PUBLIC_MODULES for name in module.__all__})

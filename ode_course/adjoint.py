@@ -45,7 +45,7 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,14 +53,11 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from ode_course.solvers import (
-    SolverError,
-    _check_problem,
-    _positive_real,
-    solve,
-)
+from ode_course import _validate
+from ode_course.solvers import SolverError, solve
+from ode_course.solvers.problem import check_problem
 
-__all__ = ["AdjointStats", "odeint_adjoint"]
+__all__ = ["AdjointStats", "adjoint_dynamics", "odeint_adjoint"]
 
 
 @dataclass
@@ -104,8 +101,31 @@ class _Options:
     stats: AdjointStats | None
 
 
-def _augmented_dynamics(func: nn.Module, params: tuple[torch.Tensor, ...], shape: torch.Size):
-    """The right-hand side of d/dt [z, a, g] = [f, −aᵀ ∂f/∂z, −aᵀ ∂f/∂θ] on one flat vector."""
+def adjoint_dynamics(
+    func: nn.Module, params: tuple[torch.Tensor, ...], shape: torch.Size
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The augmented field d/dt [z, a, g] = [f, −aᵀ ∂f/∂z, −aᵀ ∂f/∂θ] on one flat vector.
+
+    This is what :func:`odeint_adjoint` integrates backwards from t_N to t_0: the state z (to
+    retrace the forward solution), the adjoint a = ∂L/∂z(t) and the running parameter gradient
+    g, packed end to end in one vector of length 2·prod(shape) + Σ|θ| so that any solver can
+    integrate it. One vector–Jacobian product per evaluation gives both aᵀ ∂f/∂z and
+    aᵀ ∂f/∂θ; no Jacobian is formed.
+
+    Args:
+        func: the vector field f(t, z), an ``nn.Module``.
+        params: the parameters θ of ``func`` whose gradients are accumulated, in order.
+        shape: the shape of the state z.
+
+    Returns:
+        The field ``dynamics(t, state) -> d state / dt`` on flat vectors.
+
+    Example:
+        >>> lin = nn.Linear(2, 2, bias=False).double()
+        >>> field = adjoint_dynamics(lambda t, z: lin(z), tuple(lin.parameters()), torch.Size([2]))
+        >>> field(torch.tensor(0.0), torch.zeros(2 + 2 + 4, dtype=torch.float64)).shape
+        torch.Size([8])
+    """
     n = math.prod(shape)
 
     def dynamics(t: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
@@ -114,10 +134,10 @@ def _augmented_dynamics(func: nn.Module, params: tuple[torch.Tensor, ...], shape
             z = z.detach().requires_grad_(True)
             dz = func(t, z)
             inputs = (z, *params)
+            vjps: tuple[torch.Tensor | None, ...] = (None,) * len(inputs)
             if dz.requires_grad:  # one vector–Jacobian product gives both aᵀ∂f/∂z and aᵀ∂f/∂θ
                 vjps = torch.autograd.grad(dz, inputs, grad_outputs=-a, allow_unused=True)
-            else:  # f depends neither on z nor on θ
-                vjps = (None,) * len(inputs)
+            # else: f depends neither on z nor on θ
         pieces = [dz.detach().reshape(-1)]
         for x, vjp in zip(inputs, vjps, strict=True):
             pieces.append(z.new_zeros(x.numel()) if vjp is None else vjp.reshape(-1))
@@ -151,7 +171,7 @@ class _OdeintAdjoint(torch.autograd.Function):
         # ∂L/∂z at every time of the grid: zero at the checkpoints, which the loss does not read
         grads = torch.zeros_like(zs)
         grads[list(options.output_index)] = grad_ys
-        dynamics = _augmented_dynamics(func, params, shape)
+        dynamics = adjoint_dynamics(func, params, shape)
         solver = {**options.solver, **options.adjoint_tolerances}
         times = grid.tolist()
         a = grads[-1]
@@ -293,22 +313,18 @@ def odeint_adjoint(
             "forward(self, t, y), or wrap a function with ode_course.solvers.CountNFE(f) (then "
             "only y0 and t get gradients), or use ode_course.solvers.odeint for direct backprop."
         )
-    _check_problem(func, y0, t.detach() if isinstance(t, torch.Tensor) else t)
+    check_problem(func, y0, t.detach() if isinstance(t, torch.Tensor) else t)
     tolerances = {"rtol": rtol, "atol": atol}  # by default those of the forward solve
     for name, value in (("rtol", adjoint_rtol), ("atol", adjoint_atol)):
         if value is not None:
             fix = f"use a small positive number, or None to use {name}={tolerances[name]!r}"
-            tolerances[name] = _positive_real(value, f"adjoint_{name}", fix)
-    if isinstance(checkpoints, bool) or not isinstance(checkpoints, numbers.Integral):
-        raise TypeError(
-            f"checkpoints must be an integer; got {type(checkpoints).__name__} "
-            f"{checkpoints!r:.40}. Fix: e.g. checkpoints=10 (0 stores y only at the times t)."
-        )
-    if checkpoints < 0:
-        raise ValueError(
-            f"checkpoints must be >= 0; got checkpoints={checkpoints}. Fix: 0 stores y only at "
-            "the times t; k > 0 adds k evenly spaced times."
-        )
+            tolerances[name] = _validate.positive(value, f"adjoint_{name}", fix=fix)
+    checkpoints = _validate.integer(
+        checkpoints,
+        "checkpoints",
+        minimum=0,
+        fix="e.g. checkpoints=10; 0 stores y only at the times t, k > 0 adds k evenly spaced times",
+    )
     if stats is not None and not isinstance(stats, AdjointStats):
         raise TypeError(
             f"stats must be an AdjointStats or None; got {type(stats).__name__}. "

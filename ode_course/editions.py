@@ -26,6 +26,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ode_course import _validate
+
 __all__ = ["student_edition", "write_student_editions"]
 
 # A fenced {solution} directive inside a markdown cell: ```{solution} label ... ``` (3+ ticks).
@@ -61,11 +63,26 @@ def student_edition(notebook: dict[str, Any]) -> dict[str, Any]:
         A new notebook; the argument is not modified.
 
     Raises:
+        TypeError: ``notebook`` is not a dict.
         ValueError: the notebook is not nbformat 4, or a ``{solution-start}`` has no matching
             ``{solution-end}``.
     """
+    if not isinstance(notebook, dict):
+        _validate.fail(
+            "notebook",
+            "a notebook as a dict",
+            type(notebook).__name__,
+            "load it with json.load(open(path)) or nbformat.read(path, as_version=4)",
+            TypeError,
+        )
     if notebook.get("nbformat") != 4 or "cells" not in notebook:
-        raise ValueError("notebook must be an nbformat 4 notebook with a 'cells' list")
+        _validate.fail(
+            "notebook",
+            "an nbformat 4 notebook with a 'cells' list",
+            f"nbformat={notebook.get('nbformat')!r}"
+            + ("" if "cells" in notebook else " without 'cells'"),
+            "upgrade it with nbformat.read(path, as_version=4), or pass the loaded .ipynb",
+        )
     out = copy.deepcopy(notebook)
     cells: list[dict[str, Any]] = []
     in_gate = False
@@ -110,7 +127,12 @@ def student_edition(notebook: dict[str, Any]) -> dict[str, Any]:
             cell["outputs"], cell["execution_count"] = [], None
         cells.append(cell)
     if in_gate:
-        raise ValueError("a {solution-start} directive has no matching {solution-end}")
+        _validate.fail(
+            "notebook",
+            "a notebook whose every {solution-start} directive is closed by a {solution-end}",
+            "a {solution-start} with no matching {solution-end}",
+            "add a {solution-end} directive after the solution's last cell",
+        )
     out["cells"] = cells
     return out
 
@@ -128,10 +150,19 @@ def write_student_editions(src: str | Path, dest: str | Path) -> list[Path]:
     src, dest = Path(src), Path(dest)
     notebooks = sorted(src.glob("*.ipynb")) if src.is_dir() else []
     if not notebooks:
-        raise FileNotFoundError(f"no notebooks found in {src}")
+        _validate.fail(
+            "src",
+            "a folder that holds *.ipynb notebooks",
+            f"src={str(src)!r}, where no notebooks were found",
+            "pass the notebooks folder, e.g. write_student_editions('notebooks', 'student')",
+            FileNotFoundError,
+        )
     if dest.resolve() == src.resolve():
-        raise ValueError(
-            "dest must differ from src: student editions never overwrite the originals"
+        _validate.fail(
+            "dest",
+            "a folder other than src (student editions never overwrite the originals)",
+            f"dest={str(dest)!r}, the same folder as src",
+            "write them elsewhere, e.g. dest='_build/student'",
         )
     dest.mkdir(parents=True, exist_ok=True)
     written = []

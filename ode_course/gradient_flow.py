@@ -20,13 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import integrate
 
+from ode_course import _validate
+
 __all__ = ["METHODS", "FlowResult", "TorchObjective", "minimize"]
 
 METHODS = ("BDF", "Radau", "LSODA", "RK45")
+"""scipy's solvers that :func:`minimize` drives: ``BDF`` and ``Radau`` (implicit), ``LSODA``
+(switches between Adams and BDF as stiffness appears) and ``RK45`` (explicit, for contrast)."""
 _IMPLICIT = ("BDF", "Radau", "LSODA")
 
 
@@ -73,28 +78,27 @@ class _CountedGradient:
         self._g: np.ndarray | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self._x is not None and np.array_equal(x, self._x):
+        if self._x is not None and self._g is not None and np.array_equal(x, self._x):
             return self._g
         g = np.asarray(self.grad(x.copy()), dtype=np.float64)
         self.calls += 1
-        if g.shape != (self.n,):
-            raise ValueError(
-                f"grad must return an array of shape ({self.n},), like x0; got shape {g.shape}. "
-                "Fix: return the gradient flattened the same way as x0."
-            )
+        _validate.shape(
+            g,
+            "grad",
+            f"a function returning an array of shape ({self.n},), like x0",
+            g.shape == (self.n,),
+            fix="return the gradient flattened the same way as x0",
+        )
         if not np.all(np.isfinite(g)):
-            raise FloatingPointError(
-                "grad returned a non-finite value; the flow left the region where L is defined. "
-                "Fix: check the loss, or start closer to a minimum."
+            _validate.fail(
+                "grad",
+                "finite along the flow (it left the region where L is defined)",
+                "a non-finite value",
+                "check the loss, or start closer to a minimum",
+                FloatingPointError,
             )
         self._x, self._g = x.copy(), g
         return g
-
-
-def _positive(value: float, name: str) -> float:
-    if not (isinstance(value, int | float | np.floating) and np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number; got {name}={value!r}")
-    return float(value)
 
 
 def minimize(
@@ -138,29 +142,26 @@ def minimize(
     Raises:
         ValueError: ``x0`` is empty, not flat or not finite; ``method`` is unknown; a tolerance,
             ``t_max`` or ``max_steps`` is not positive; ``grad`` returns the wrong shape.
-        TypeError: ``fun`` or ``grad`` is not callable.
+        TypeError: ``fun`` or ``grad`` is not callable, or a number is of the wrong type.
         FloatingPointError: ``grad`` returns a non-finite value.
+        RuntimeError: the scipy solver fails.
     """
-    if not callable(fun) or not callable(grad):
-        raise TypeError("fun and grad must be callables of a flat numpy array")
+    _validate.callable_(fun, "fun", fix="pass L as a function of a flat numpy array")
+    _validate.callable_(grad, "grad", fix="pass ∇L as a function of a flat numpy array")
     x0 = np.array(x0, dtype=np.float64)
-    if x0.ndim != 1 or x0.size == 0:
-        raise ValueError(
-            f"x0 must be a non-empty flat array; got shape {x0.shape}. Fix: x0.ravel()"
-        )
-    if not np.all(np.isfinite(x0)):
-        raise ValueError(
-            f"x0 must be finite; got {np.count_nonzero(~np.isfinite(x0))} non-finite entries"
-        )
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    t_max, gtol = _positive(t_max, "t_max"), _positive(gtol, "gtol")
-    rtol, atol = _positive(rtol, "rtol"), _positive(atol, "atol")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}")
+    _validate.shape(
+        x0, "x0", "a non-empty flat array", x0.ndim == 1 and x0.size > 0, fix="x0.ravel()"
+    )
+    _validate.finite(x0, "x0", fix="start from finite numbers")
+    _validate.one_of(method, "method", METHODS, fix="method='BDF' for a stiff flow")
+    t_max = _validate.positive(t_max, "t_max", fix="e.g. t_max=1e8")
+    gtol = _validate.positive(gtol, "gtol", fix="e.g. gtol=1e-5")
+    rtol = _validate.positive(rtol, "rtol", fix="e.g. rtol=1e-3")
+    atol = _validate.positive(atol, "atol", fix="e.g. atol=1e-9")
+    max_steps = _validate.integer(max_steps, "max_steps", fix="e.g. max_steps=100_000")
 
     g = _CountedGradient(grad, x0.size)
-    options = {"rtol": rtol, "atol": atol}
+    options: dict[str, Any] = {"rtol": rtol, "atol": atol}
     if method in _IMPLICIT and hessian is not None:
         options["jac"] = lambda t, x: -np.asarray(hessian(x), dtype=np.float64)
     solver = getattr(integrate, method)(lambda t, x: -g(x), 0.0, x0, t_max, **options)
@@ -170,7 +171,14 @@ def minimize(
     while not status:
         message = solver.step()
         if solver.status == "failed":
-            raise RuntimeError(f"the {method} solver failed at t = {solver.t:.3g}: {message}")
+            _validate.fail(
+                "method",
+                "a solver that can follow this flow",
+                f"method={method!r}, which failed at t = {solver.t:.3g}: {message}",
+                "try another of METHODS (e.g. 'Radau'), a looser rtol, or a start closer to a "
+                "minimum",
+                RuntimeError,
+            )
         ts.append(solver.t)
         path.append(solver.y.copy())
         if np.linalg.norm(g(solver.y)) < gtol:
@@ -216,6 +224,10 @@ class TorchObjective:
         loss_fn: ``loss_fn(model(inputs), targets)`` → a scalar tensor.
         inputs, targets: the full training batch.
 
+    Raises:
+        TypeError: ``model`` is not a ``torch.nn.Module`` or ``loss_fn`` is not callable.
+        ValueError: no parameter of ``model`` requires grad.
+
     Example:
         >>> import torch
         >>> model = torch.nn.Linear(2, 1)
@@ -226,9 +238,18 @@ class TorchObjective:
         (3,)
     """
 
-    def __init__(self, model, loss_fn, inputs, targets):
+    def __init__(self, model: Any, loss_fn: Callable[..., Any], inputs: Any, targets: Any):
         import torch
 
+        if not isinstance(model, torch.nn.Module):
+            _validate.fail(
+                "model",
+                "a torch.nn.Module",
+                type(model).__name__,
+                "pass the network itself, e.g. torch.nn.Sequential(...)",
+                TypeError,
+            )
+        _validate.callable_(loss_fn, "loss_fn", fix="e.g. torch.nn.functional.cross_entropy")
         self.torch = torch
         self.model = model.double()
         self.loss_fn = loss_fn
@@ -238,7 +259,12 @@ class TorchObjective:
             self.targets = self.targets.double()
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
-            raise ValueError("model has no parameters that require grad: nothing to train")
+            _validate.fail(
+                "model",
+                "a model with parameters that require grad (there is nothing to train)",
+                "none",
+                "leave some parameters trainable, p.requires_grad_(True)",
+            )
 
     def x0(self) -> np.ndarray:
         """The model's current parameters as one flat float64 array."""
@@ -249,10 +275,13 @@ class TorchObjective:
         """Write the flat vector θ into the model's parameters."""
         theta = np.asarray(theta, dtype=np.float64)
         n = sum(p.numel() for p in self.params)
-        if theta.shape != (n,):
-            raise ValueError(
-                f"theta must have shape ({n},), one entry per parameter; got {theta.shape}"
-            )
+        _validate.shape(
+            theta,
+            "theta",
+            f"of shape ({n},), one entry per parameter",
+            theta.shape == (n,),
+            fix="pass a vector like objective.x0()",
+        )
         with self.torch.no_grad():
             self.torch.nn.utils.vector_to_parameters(
                 self.torch.from_numpy(theta.copy()), self.params

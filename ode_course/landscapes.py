@@ -31,9 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from ode_course import _validate
 
 __all__ = [
     "LANDSCAPES",
@@ -86,14 +89,16 @@ class Landscape:
     bounds: tuple[Point, Point]
     start: Point
 
-    def _point(self, point: ArrayLike) -> np.ndarray:
+    def _point(self, point: ArrayLike, name: str = "point") -> np.ndarray:
         p = np.asarray(point, dtype=float)
-        if p.shape != (2,):
-            raise ValueError(
-                f"point must have shape (2,), one (x, y) pair; got shape {p.shape}. "
-                f"Fix: pass e.g. np.array([x, y]); to evaluate many points use "
-                f"{self.name}.f(x, y) with arrays x and y."
-            )
+        _validate.shape(
+            p,
+            name,
+            "of shape (2,), one (x, y) pair",
+            p.shape == (2,),
+            fix=f"pass e.g. np.array([x, y]); to evaluate many points use "
+            f"{self.name}.f(x, y) with arrays x and y",
+        )
         return p
 
     def value(self, point: ArrayLike) -> float:
@@ -136,10 +141,10 @@ class Landscape:
             ``(X, Y, Z)``, each of shape (n, n), with X varying along axis 1 (``np.meshgrid``).
 
         Raises:
-            ValueError: ``n`` is not an integer ≥ 2.
+            TypeError: ``n`` is not an integer.
+            ValueError: ``n`` < 2.
         """
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
-            raise ValueError(f"n must be an integer >= 2 (points per axis); got n={n!r}")
+        n = _validate.integer(n, "n", minimum=2, fix="pass the points per axis, e.g. n=200")
         (x0, x1), (y0, y1) = self.bounds
         X, Y = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
         return X, Y, self.f(X, Y)
@@ -170,6 +175,7 @@ six_hump_camel = Landscape(
     bounds=((-2.0, 2.0), (-1.0, 1.0)),
     start=(-1.9, -0.5),
 )
+"""Six-hump camel: two global minima f* ≈ −1.0316 at ±(0.0898, −0.7127), four local ones."""
 
 # --------------------------------------------------------------------------- Goldstein-Price
 
@@ -208,6 +214,7 @@ goldstein_price = Landscape(
     bounds=((-2.0, 2.0), (-2.0, 2.0)),
     start=(-0.5, 0.5),
 )
+"""Goldstein–Price: one global minimum f* = 3 at (0, −1)."""
 
 # --------------------------------------------------------------------------- Rosenbrock
 _A, _B = 1.0, 100.0
@@ -234,6 +241,7 @@ rosenbrock = Landscape(
     bounds=((-2.0, 2.0), (-1.0, 3.0)),
     start=(-1.2, 1.0),
 )
+"""Rosenbrock's banana: f* = 0 at (1, 1), at the end of a narrow curved valley (a=1, b=100)."""
 
 # --------------------------------------------------------------------------- Beale
 
@@ -266,10 +274,12 @@ beale = Landscape(
     bounds=((-4.5, 4.5), (-4.5, 4.5)),
     start=(1.0, 1.5),
 )
+"""Beale: one global minimum f* = 0 at (3, 0.5)."""
 
 LANDSCAPES: dict[str, Landscape] = {
     land.name: land for land in (six_hump_camel, goldstein_price, rosenbrock, beale)
 }
+"""The four landscapes by name (``"six_hump_camel"``, ``"goldstein_price"``, ...)."""
 
 
 @dataclass(frozen=True)
@@ -292,7 +302,7 @@ class Descent:
 
 def descend(
     landscape: Landscape,
-    optimizer,
+    optimizer: Any,
     *,
     steps: int,
     start: ArrayLike | None = None,
@@ -311,8 +321,10 @@ def descend(
         A :class:`Descent`.
 
     Raises:
-        ValueError: ``steps`` is not a positive integer, ``tol`` is negative, or ``start`` is
-            not a point of shape (2,).
+        TypeError: ``steps`` is not an integer, ``tol`` not a number, or ``optimizer`` has no
+            ``step``.
+        ValueError: ``steps`` < 1, ``tol`` is negative, or ``start`` is not a point of shape
+            (2,).
 
     Example:
         >>> from ode_course.optim import SGD
@@ -320,11 +332,26 @@ def descend(
         >>> run.iterations, bool(run.values[-1] <= 1e-3)
         (6543, True)
     """
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"steps must be a positive integer; got steps={steps!r}")
-    if tol is not None and not tol >= 0:
-        raise ValueError(f"tol must be >= 0 or None; got tol={tol!r}")
-    theta = landscape._point(landscape.start if start is None else start).copy()
+    steps = _validate.integer(steps, "steps", fix="e.g. steps=1000")
+    if tol is not None:
+        tol = _validate.non_negative(tol, "tol", fix="e.g. tol=1e-3, or None to run all steps")
+    if not isinstance(landscape, Landscape):
+        _validate.fail(
+            "landscape",
+            "a Landscape",
+            type(landscape).__name__,
+            "pass one of LANDSCAPES, e.g. LANDSCAPES['rosenbrock']",
+            TypeError,
+        )
+    if not callable(getattr(optimizer, "step", None)):
+        _validate.fail(
+            "optimizer",
+            "an object with a step(params, grads) method",
+            type(optimizer).__name__,
+            "pass e.g. ode_course.optim.Adam(lr=0.1)",
+            TypeError,
+        )
+    theta = landscape._point(landscape.start if start is None else start, "start").copy()
     path, values = [theta.copy()], [landscape.value(theta)]
     iterations, diverged = None, False
     if tol is not None and values[0] - landscape.f_min <= tol:

@@ -19,9 +19,14 @@ any time: inside the observed window (interpolation) or after it (extrapolation)
 
 Batches are :class:`~ode_course.data.IrregularBatch`: B series on the union of their times
 (T,), values and a mask (B, T, D). The decoder solves the latent ODE once, for the whole batch,
-at the union of times with :func:`~ode_course.solvers.odeint`; the likelihood counts only the
+at the union of times (with :func:`ode_course.backends.integrate`); the likelihood counts only the
 observed entries (:func:`masked_gaussian_log_likelihood`), so a series contributes exactly its
 own observations.
+
+Who solves the ODEs is chosen by ``backend=`` (:mod:`ode_course.backends`: our solvers, the
+same with adjoint gradients, or torchdiffeq); ``model.nfe`` is the cost of the model's latest
+latent solve, while the field's own counter, ``model.dynamics.nfe``, adds up over all calls
+until it is reset.
 
 The baseline, :class:`RNNBaseline`, is a GRU that reads the observations forwards with the time
 gap since the previous one as an extra input, and predicts a value at any later time from its
@@ -46,8 +51,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ode_course import _validate, backends
 from ode_course.data import IrregularBatch
-from ode_course.solvers import odeint
+from ode_course.solvers import CountNFE
 
 __all__ = [
     "ELBOTerms",
@@ -66,34 +72,31 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------ checks
-def _positive_int(n, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{name} must be a positive integer; got {name}={n!r}. Fix: e.g. 16.")
-    return n
-
-
-def _positive(x, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float) or not (math.isfinite(x) and x > 0):
-        raise ValueError(f"{name} must be a positive number; got {name}={x!r}. Fix: e.g. 0.1.")
-    return float(x)
-
-
-def _check_batch(batch, module: nn.Module, obs_dim: int) -> None:
+def _check_batch(batch: IrregularBatch, module: nn.Module, obs_dim: int) -> None:
     if not isinstance(batch, IrregularBatch):
-        raise TypeError(
-            f"batch must be an IrregularBatch; got {type(batch).__name__}. Fix: batch = "
-            "collate_series(times, values) (or series.batch() for an IrregularSeries)."
+        _validate.fail(
+            "batch",
+            "an IrregularBatch",
+            type(batch).__name__,
+            "batch = collate_series(times, values) (or series.batch() for an IrregularSeries)",
+            TypeError,
         )
-    if batch.values.shape[2] != obs_dim:
-        raise ValueError(
-            f"the model expects {obs_dim} features per observation; the batch has "
-            f"{batch.values.shape[2]}. Fix: build the model with obs_dim={batch.values.shape[2]}."
+    n_features = batch.values.shape[2]
+    if n_features != obs_dim:
+        _validate.fail(
+            "batch",
+            f"of {obs_dim} features per observation, the model's obs_dim",
+            f"{n_features} features",
+            f"build the model with obs_dim={n_features}",
         )
     dtype = next(module.parameters()).dtype
     if batch.values.dtype != dtype:
-        raise TypeError(
-            f"the batch is {batch.values.dtype} but the model's parameters are {dtype}. Fix: "
-            f"model.to({batch.values.dtype}), or collate_series(..., dtype={dtype})."
+        _validate.fail(
+            "batch",
+            f"of the model's dtype {dtype}",
+            str(batch.values.dtype),
+            f"model.to({batch.values.dtype}), or collate_series(..., dtype={dtype})",
+            TypeError,
         )
 
 
@@ -101,36 +104,60 @@ def _resolve_t0(batch: IrregularBatch, t0: float | None) -> float:
     first = batch.times[0].item()
     if t0 is None:
         return first
-    if not isinstance(t0, int | float) or not math.isfinite(t0) or t0 > first:
-        raise ValueError(
-            f"t0, the time of the latent initial state z₀, must be a number no later than the "
-            f"first observation ({first:g}); got t0={t0!r}. Fix: pass t0 <= batch.times[0], "
-            "or None to use batch.times[0]."
+    fix = "pass t0 <= batch.times[0], or None to use batch.times[0]"
+    value = _validate.real(t0, "t0", fix=fix)
+    if value > first:
+        _validate.fail(
+            "t0",
+            f"the time of the latent initial state z₀, no later than the first observation "
+            f"({first:g})",
+            f"t0={value:g}",
+            fix,
         )
-    return float(t0)
+    return value
 
 
-def _check_times(times, t0: float, dtype: torch.dtype) -> torch.Tensor:
-    if not isinstance(times, torch.Tensor) or times.ndim != 1 or len(times) == 0:
-        raise ValueError(
-            "times must be a non-empty 1-D tensor of query times; got "
-            f"{times!r:.60}. Fix: e.g. torch.linspace(0.0, 7.5, 76, dtype=torch.float64)."
-        )
+def _check_times(times: torch.Tensor, t0: float, dtype: torch.dtype) -> torch.Tensor:
+    fix = "e.g. torch.linspace(0.0, 7.5, 76, dtype=torch.float64)"
+    _validate.tensor(times, "times", fix=fix)
+    _validate.shape(
+        times,
+        "times",
+        "a non-empty 1-D tensor of query times",
+        times.ndim == 1 and len(times) > 0,
+        fix=fix,
+    )
     if times.dtype != dtype:
-        raise TypeError(f"times must be {dtype} like the batch; got {times.dtype}.")
+        _validate.fail(
+            "times", f"{dtype} like the batch", str(times.dtype), f"times.to({dtype})", TypeError
+        )
     values = times.tolist()
-    for i in range(1, len(values)):
-        if not values[i] > values[i - 1]:
-            raise ValueError(
-                f"times must be strictly increasing; got times[{i}]={values[i]:g} after "
-                f"times[{i - 1}]={values[i - 1]:g}. Fix: times = torch.unique(times)."
-            )
+    _validate.strictly_monotone(
+        values, "times", increasing_only=True, fix="times = torch.unique(times)"
+    )
     if values[0] < t0:
-        raise ValueError(
-            f"times must not precede t0={t0:g}, where the model's state starts; got "
-            f"times[0]={values[0]:g}. Fix: query times >= t0 (or pass an earlier t0)."
+        _validate.fail(
+            "times",
+            f"no earlier than t0={t0:g}, where the model's state starts",
+            f"times[0]={values[0]:g}",
+            "query times >= t0 (or pass an earlier t0)",
         )
     return times
+
+
+class _SolveCount:
+    """The evaluations of a field over the solves of one pass: the sum of their counters.
+
+    It is a plain object, not an ``nn.Module``, so that a model that keeps one stays with the
+    same parameters and ``state_dict`` (the counters wrap a field that is already a child).
+    """
+
+    def __init__(self) -> None:
+        self.counters: list[CountNFE] = []
+
+    @property
+    def nfe(self) -> int:
+        return sum(counter.nfe for counter in self.counters)
 
 
 # ------------------------------------------------------------------------------------ the ELBO
@@ -162,12 +189,13 @@ def gaussian_kl(
         >>> round(gaussian_kl(mu, logvar).item(), 6)  # ½(1) + ½(4 − 1 − ln 4)
         1.306853
     """
-    if mu_q.shape != logvar_q.shape:
-        raise ValueError(
-            f"mu_q and logvar_q must have the same shape; got {tuple(mu_q.shape)} and "
-            f"{tuple(logvar_q.shape)}. Fix: the encoder outputs one mean and one log-variance "
-            "per latent dimension."
-        )
+    _validate.shape(
+        logvar_q,
+        "logvar_q",
+        f"of the shape of mu_q, {tuple(mu_q.shape)}",
+        logvar_q.shape == mu_q.shape,
+        fix="the encoder outputs one mean and one log-variance per latent dimension",
+    )
     mu_p = torch.zeros_like(mu_q) if mu_p is None else mu_p
     logvar_p = torch.zeros_like(logvar_q) if logvar_p is None else logvar_p
     ratio = torch.exp(logvar_q - logvar_p)
@@ -193,6 +221,7 @@ def masked_gaussian_log_likelihood(
 
     Raises:
         ValueError: the shapes differ, or ``std`` is not positive.
+        TypeError: ``std`` is not a number.
 
     Example:
         >>> x, mean = torch.tensor([[[1.0], [9.0]]]), torch.zeros(1, 2, 1)
@@ -201,12 +230,15 @@ def masked_gaussian_log_likelihood(
         >>> round(ll.item(), 6) == round(-0.5 * math.log(2 * math.pi) - 0.5, 6)
         True
     """
-    if not (x.shape == mean.shape == mask.shape):
-        raise ValueError(
-            f"x, mean and mask must have the same shape (B, T, D); got {tuple(x.shape)}, "
-            f"{tuple(mean.shape)} and {tuple(mask.shape)}. Fix: decode at the batch's times."
+    for name, other in (("mean", mean), ("mask", mask)):
+        _validate.shape(
+            other,
+            name,
+            f"of the shape (B, T, D) of x, {tuple(x.shape)}",
+            other.shape == x.shape,
+            fix="decode at the batch's times",
         )
-    std = _positive(std, "std")
+    std = _validate.positive(std, "std", fix="pass the observation noise, e.g. std=0.1")
     residual = torch.where(mask, x - mean, torch.zeros_like(mean))
     log_density = -0.5 * math.log(2 * math.pi * std**2) - residual**2 / (2 * std**2)
     return (log_density * mask).flatten(1).sum(dim=1)
@@ -230,14 +262,22 @@ def masked_mse(prediction: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
         >>> masked_mse(p, x, torch.tensor([[[True], [False]]])).item()
         4.0
     """
-    if not (prediction.shape == target.shape == mask.shape):
-        raise ValueError(
-            f"prediction, target and mask must have the same shape; got "
-            f"{tuple(prediction.shape)}, {tuple(target.shape)} and {tuple(mask.shape)}."
+    for name, other in (("target", target), ("mask", mask)):
+        _validate.shape(
+            other,
+            name,
+            f"of the shape of prediction, {tuple(prediction.shape)}",
+            other.shape == prediction.shape,
+            fix="predict at the times of the target, one row per series",
         )
     n = mask.sum()
     if n == 0:
-        raise ValueError("the mask selects no entry; there is nothing to average.")
+        _validate.fail(
+            "mask",
+            "True for at least one entry (there is nothing to average otherwise)",
+            "no entry selected",
+            "average over series and times with observations",
+        )
     residual = torch.where(mask, prediction - target, torch.zeros_like(prediction))
     return (residual**2).sum() / n
 
@@ -265,11 +305,18 @@ class LatentDynamics(nn.Module):
     """The autonomous vector field f(t, z) = W₂ tanh(W₁ z + b₁) + b₂ (t is not an input).
 
     It ignores t, so the dynamics are the same at every time, which is what lets a latent ODE
-    extrapolate beyond the times it was trained on. Counts its evaluations in ``nfe``.
+    extrapolate beyond the times it was trained on. Counts its evaluations in ``nfe``: the
+    field's own counter, which adds up over every call (every solve) until you reset it with
+    ``f.nfe = 0``. The cost of one solve is the model's :attr:`LatentODE.nfe` (or, for the
+    ODE-RNN encoder's field, :attr:`ODERNNEncoder.nfe` for one encoding).
 
     Args:
         dim: the dimension of the state z.
         hidden: the width of the hidden layer.
+
+    Raises:
+        TypeError: ``dim`` or ``hidden`` is not an integer.
+        ValueError: ``dim`` or ``hidden`` is less than 1.
 
     Example:
         >>> f = LatentDynamics(3, 8)
@@ -279,7 +326,7 @@ class LatentDynamics(nn.Module):
 
     def __init__(self, dim: int, hidden: int):
         super().__init__()
-        dim, hidden = _positive_int(dim, "dim"), _positive_int(hidden, "hidden")
+        dim, hidden = _validate.integer(dim, "dim"), _validate.integer(hidden, "hidden")
         self.net = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, dim))
         self.nfe = 0
 
@@ -335,9 +382,9 @@ class _Encoder(nn.Module):
 
     def __init__(self, obs_dim: int, latent_dim: int, hidden: int):
         super().__init__()
-        self.obs_dim = _positive_int(obs_dim, "obs_dim")
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        self.hidden = _positive_int(hidden, "hidden")
+        self.obs_dim = _validate.integer(obs_dim, "obs_dim")
+        self.latent_dim = _validate.integer(latent_dim, "latent_dim")
+        self.hidden = _validate.integer(hidden, "hidden")
         self.head = nn.Linear(hidden, 2 * latent_dim)
         with torch.no_grad():  # start with a confident posterior, s ≈ 0.05, so that early
             self.head.bias[latent_dim:] = -6.0  # samples of z₀ are not mostly noise
@@ -413,11 +460,16 @@ class ODERNNEncoder(_Encoder):
 
     Reading backwards over the batch's times, the hidden state of a series that has started
     (seen its last observation) follows dh/dt = f_h(h), an autonomous MLP, from one time to the
-    previous one (solved by :func:`~ode_course.solvers.odeint` backwards in time); at each of
-    its observations it jumps, h ← GRUCell([xⱼ ⊙ mⱼ, mⱼ], h). The gaps need not be an input:
-    the ODE turns the time between observations into a change of state. Finally h evolves back
-    to t₀ and (μ, ln s²) = Linear(h). It loops over the union of times in Python, so it is
-    slower than :class:`GRUEncoder`.
+    previous one (solved backwards in time by :func:`ode_course.backends.integrate`); at each
+    of its observations it jumps, h ← GRUCell([xⱼ ⊙ mⱼ, mⱼ], h). The gaps need not be an
+    input: the ODE turns the time between observations into a change of state. Finally h
+    evolves back to t₀ and (μ, ln s²) = Linear(h). It loops over the union of times in Python,
+    so it is slower than :class:`GRUEncoder`.
+
+    ``encoder.nfe`` is the cost of its latest encoding (forward pass): the evaluations of f_h
+    in all of that pass's solves, one per gap between consecutive times (with
+    ``backend="adjoint"``, their backward passes add theirs). ``encoder.dynamics.nfe`` is the
+    field's own counter, which adds up over all calls until it is reset.
 
     Args:
         obs_dim: D, the features per observation.
@@ -425,13 +477,20 @@ class ODERNNEncoder(_Encoder):
         hidden: H, the width of the hidden state.
         ode_hidden: the width of f_h's hidden layer.
         method, step_size: the solver for h (a fixed-grid method, e.g. ``"rk4"``).
+        backend: who solves: one of :data:`ode_course.backends.BACKENDS` (None:
+            ``"ode_course"``).
+
+    Raises:
+        TypeError: a size or ``step_size`` is of the wrong type.
+        ValueError: a size is less than 1, ``step_size`` is not positive, or ``backend`` or
+            ``method`` is unknown.
 
     Example:
         >>> from ode_course.data import collate_series
         >>> batch = collate_series([[0.0, 1.0], [0.5]], [[1.0, 2.0], [3.0]], dtype=torch.float32)
         >>> encoder = ODERNNEncoder(obs_dim=1, latent_dim=2, hidden=4, step_size=0.25)
-        >>> encoder(batch)[0].shape
-        torch.Size([2, 2])
+        >>> encoder(batch)[0].shape, encoder.nfe  # 1 → 0.5 → 0: 4 rk4 steps of 4 evaluations
+        (torch.Size([2, 2]), 16)
     """
 
     def __init__(
@@ -443,21 +502,41 @@ class ODERNNEncoder(_Encoder):
         ode_hidden: int = 32,
         method: str = "rk4",
         step_size: float = 0.1,
+        backend: str | None = None,
     ):
         super().__init__(obs_dim, latent_dim, hidden)
+        self.backend = backends.check_backend("ode_course" if backend is None else backend, method)
         self.cell = nn.GRUCell(2 * self.obs_dim, self.hidden)
         self.dynamics = LatentDynamics(self.hidden, ode_hidden)
-        self.method, self.step_size = method, _positive(step_size, "step_size")
+        self.method = method
+        self.step_size = _validate.positive(step_size, "step_size", fix="e.g. step_size=0.1")
+        self._count = _SolveCount()
+
+    @property
+    def nfe(self) -> int:
+        """Evaluations of f_h in the latest forward pass, all its solves (0 before the first)."""
+        return self._count.nfe
 
     def evolve(
         self, h: torch.Tensor, t_from: torch.Tensor, t_to: torch.Tensor, started: torch.Tensor
     ) -> torch.Tensor:
-        """h(t_to) from h(t_from) by dh/dt = f_h(h), for the series that have started."""
+        """h(t_to) from h(t_from) by dh/dt = f_h(h), for the series that have started.
+
+        The solve's evaluations are added to :attr:`nfe` (the count of the current pass).
+        """
         if not bool(started.any()):
             return h
         span = torch.stack([t_from, t_to])
-        moved = odeint(self.dynamics, h, span, method=self.method, step_size=self.step_size)[-1]
-        return torch.where(started[:, None], moved, h)
+        ys, counter = backends.integrate(
+            self.dynamics,
+            h,
+            span,
+            backend=self.backend,
+            method=self.method,
+            step_size=self.step_size,
+        )
+        self._count.counters.append(counter)
+        return torch.where(started[:, None], ys[-1], h)
 
     def forward(
         self, batch: IrregularBatch, t0: float | None = None
@@ -465,6 +544,7 @@ class ODERNNEncoder(_Encoder):
         """(μ, ln s²) of q(z₀ | x), each (B, L), for z₀ at t0 (see :meth:`GRUEncoder.forward`)."""
         _check_batch(batch, self, self.obs_dim)
         t0 = _resolve_t0(batch, t0)
+        self._count = _SolveCount()
         times, mask = batch.times, batch.mask
         x = torch.where(mask, batch.values, torch.zeros_like(batch.values))
         m = mask.to(x.dtype)
@@ -492,8 +572,15 @@ class LatentODE(nn.Module):
     et al. (2019): a linear decoder leaves the motion to the dynamics, which is what lets the
     model extrapolate (a flexible decoder can instead read the time off a "clock" coordinate
     of z and fit the window without learning dynamics that continue past it). The latent
-    ODE is solved with :func:`~ode_course.solvers.odeint`, by default with fixed midpoint steps
-    of at most ``step_size`` (the solver also lands exactly on every requested time).
+    ODE is solved by ``backend`` (:func:`ode_course.backends.integrate`), by default with our
+    fixed midpoint steps of at most ``step_size`` (the solver also lands exactly on every
+    requested time).
+
+    ``model.nfe`` is the cost of the latest latent solve (one per :meth:`elbo`,
+    :meth:`predict` or :meth:`latent_trajectory`; with ``backend="adjoint"`` its backward pass
+    adds its evaluations). ``model.dynamics.nfe`` is the field's own counter, which adds up
+    over all calls until it is reset (``model.dynamics.nfe = 0``); an ODE-RNN encoder counts
+    its own solves in ``model.encoder.nfe``.
 
     Args:
         obs_dim: D, the features per observation.
@@ -502,10 +589,13 @@ class LatentODE(nn.Module):
         encoder: ``"gru"`` or ``"odernn"``.
         obs_std: σ, the standard deviation of the Gaussian likelihood (fixed, not learned).
         method, step_size: the solver of the latent ODE (and of the ODE-RNN encoder).
+        backend: who solves the latent ODE (and the encoder's): one of
+            :data:`ode_course.backends.BACKENDS` (None: ``"ode_course"``).
 
     Raises:
-        ValueError: a size is not a positive integer, ``obs_std`` or ``step_size`` is not
-            positive, or ``encoder`` is unknown.
+        TypeError: a size is not an integer, or ``obs_std`` or ``step_size`` not a number.
+        ValueError: a size is less than 1, ``obs_std`` or ``step_size`` is not positive, or
+            ``encoder``, ``backend`` or ``method`` is unknown.
 
     Example:
         >>> from ode_course.data import irregular_spirals
@@ -513,8 +603,8 @@ class LatentODE(nn.Module):
         >>> model = LatentODE(obs_dim=2, latent_dim=4, hidden=16).double()
         >>> loss = model.loss(batch)  # −ELBO per series, one sample of z₀
         >>> loss.backward()
-        >>> model.dynamics.nfe  # 19 midpoint steps of 2 evaluations over the 20 grid times
-        38
+        >>> model.nfe, model.dynamics.nfe  # 19 midpoint steps of 2 evaluations, 20 grid times
+        (38, 38)
         >>> model.predict(batch, torch.tensor([5.0, 10.0], dtype=torch.float64)).shape
         torch.Size([8, 2, 2])
     """
@@ -531,22 +621,38 @@ class LatentODE(nn.Module):
         obs_std: float = 0.1,
         method: str = "midpoint",
         step_size: float = 0.25,
+        backend: str | None = None,
     ):
         super().__init__()
-        if encoder not in self.ENCODERS:
-            raise ValueError(f"encoder must be one of {self.ENCODERS}; got encoder={encoder!r}.")
-        self.obs_dim = _positive_int(obs_dim, "obs_dim")
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        self.obs_std = _positive(obs_std, "obs_std")
-        self.method, self.step_size = method, _positive(step_size, "step_size")
+        _validate.one_of(
+            encoder, "encoder", self.ENCODERS, fix="encoder='gru' (fast) or encoder='odernn'"
+        )
+        self.backend = backends.check_backend("ode_course" if backend is None else backend, method)
+        self.obs_dim = _validate.integer(obs_dim, "obs_dim")
+        self.latent_dim = _validate.integer(latent_dim, "latent_dim")
+        self.obs_std = _validate.positive(obs_std, "obs_std", fix="e.g. obs_std=0.1")
+        self.method = method
+        self.step_size = _validate.positive(step_size, "step_size", fix="e.g. step_size=0.25")
         if encoder == "gru":
             self.encoder: GRUEncoder | ODERNNEncoder = GRUEncoder(obs_dim, latent_dim, hidden)
         else:
             self.encoder = ODERNNEncoder(
-                obs_dim, latent_dim, hidden, ode_hidden=hidden, method=method, step_size=step_size
+                obs_dim,
+                latent_dim,
+                hidden,
+                ode_hidden=hidden,
+                method=method,
+                step_size=step_size,
+                backend=self.backend,
             )
         self.dynamics = LatentDynamics(latent_dim, hidden)
         self.decoder = nn.Linear(latent_dim, obs_dim)
+        self._count = _SolveCount()
+
+    @property
+    def nfe(self) -> int:
+        """Evaluations of the dynamics in the latest latent solve (0 before the first)."""
+        return self._count.nfe
 
     def encode(
         self, batch: IrregularBatch, t0: float | None = None
@@ -560,7 +666,16 @@ class LatentODE(nn.Module):
         start = torch.tensor([t0], dtype=z0.dtype)
         prepend = bool(times[0] > t0)
         grid = torch.cat([start, times]) if prepend else times
-        z = odeint(self.dynamics, z0, grid, method=self.method, step_size=self.step_size)
+        z, counter = backends.integrate(
+            self.dynamics,
+            z0,
+            grid,
+            backend=self.backend,
+            method=self.method,
+            step_size=self.step_size,
+        )
+        self._count = _SolveCount()
+        self._count.counters.append(counter)
         return z[1:].transpose(0, 1) if prepend else z.transpose(0, 1)
 
     def decode(self, z0: torch.Tensor, t0: float, times: torch.Tensor) -> torch.Tensor:
@@ -588,9 +703,13 @@ class LatentODE(nn.Module):
         mu, logvar = self.encode(batch, t0)
         if eps is None:
             eps = torch.randn_like(mu)
-        elif eps.shape != mu.shape:
-            raise ValueError(
-                f"eps must have shape (B, L) = {tuple(mu.shape)}; got {tuple(eps.shape)}."
+        else:
+            _validate.shape(
+                eps,
+                "eps",
+                f"of shape (B, L) = {tuple(mu.shape)}",
+                eps.shape == mu.shape,
+                fix="one row of noise per series, e.g. eps=torch.randn_like(mu), or leave eps=None",
             )
         z0 = mu + torch.exp(0.5 * logvar) * eps
         mean = self.decode(z0, t0, batch.times)
@@ -645,6 +764,10 @@ class RNNBaseline(nn.Module):
         obs_dim: D, the features per observation.
         hidden: the width of the GRU state and of the head.
 
+    Raises:
+        TypeError: a size is not an integer.
+        ValueError: a size is less than 1.
+
     Example:
         >>> from ode_course.data import collate_series
         >>> batch = collate_series([[0.0, 1.0], [0.5]], [[1.0, 2.0], [3.0]], dtype=torch.float32)
@@ -655,8 +778,8 @@ class RNNBaseline(nn.Module):
 
     def __init__(self, obs_dim: int = 2, hidden: int = 32):
         super().__init__()
-        self.obs_dim = _positive_int(obs_dim, "obs_dim")
-        self.hidden = _positive_int(hidden, "hidden")
+        self.obs_dim = _validate.integer(obs_dim, "obs_dim")
+        self.hidden = _validate.integer(hidden, "hidden")
         self.gru = nn.GRU(2 * self.obs_dim + 1, self.hidden, batch_first=True)
         self.head = nn.Sequential(
             nn.Linear(self.hidden + 1, self.hidden), nn.Tanh(), nn.Linear(self.hidden, obs_dim)
@@ -741,7 +864,7 @@ class RNNBaseline(nn.Module):
 
 # ------------------------------------------------------------------------------------ training
 def fit_series(
-    model: nn.Module,
+    model: LatentODE | RNNBaseline,
     batch: IrregularBatch,
     *,
     iterations: int,
@@ -773,9 +896,11 @@ def fit_series(
         The training loss at every iteration.
 
     Raises:
-        ValueError: ``iterations`` or ``batch_size`` is not a positive integer, ``lr`` is not
-            positive, ``decay_fraction`` is not in [0, 1], or ``kl_warmup`` is negative or
-            given for a model without a KL term.
+        TypeError: ``iterations``, ``batch_size`` or ``kl_warmup`` is not an integer, or
+            ``lr`` or ``decay_fraction`` not a number.
+        ValueError: ``iterations`` or ``batch_size`` is less than 1, ``lr`` is not positive,
+            ``decay_fraction`` is not in [0, 1], or ``kl_warmup`` is negative or given for a
+            model without a KL term.
 
     Example:
         >>> from ode_course.data import collate_series
@@ -784,22 +909,24 @@ def fit_series(
         >>> len(losses)
         3
     """
-    iterations = _positive_int(iterations, "iterations")
-    lr = _positive(lr, "lr")
+    iterations = _validate.integer(iterations, "iterations", fix="e.g. iterations=500")
+    lr = _validate.positive(lr, "lr", fix="e.g. lr=0.01")
     if batch_size is not None:
-        batch_size = _positive_int(batch_size, "batch_size")
-    if isinstance(decay_fraction, bool) or not (
-        isinstance(decay_fraction, int | float) and 0 <= decay_fraction <= 1
-    ):
-        raise ValueError(
-            f"decay_fraction must be a number in [0, 1]; got decay_fraction={decay_fraction!r}."
+        batch_size = _validate.integer(
+            batch_size, "batch_size", fix="e.g. batch_size=64, or None for all series"
         )
-    if isinstance(kl_warmup, bool) or not isinstance(kl_warmup, int) or kl_warmup < 0:
-        raise ValueError(f"kl_warmup must be an integer >= 0; got kl_warmup={kl_warmup!r}.")
+    decay_fraction = _validate.in_interval(
+        decay_fraction, "decay_fraction", 0.0, 1.0, closed="[]", fix="e.g. decay_fraction=0.3"
+    )
+    kl_warmup = _validate.integer(
+        kl_warmup, "kl_warmup", minimum=0, fix="e.g. kl_warmup=100, or 0 for none"
+    )
     if kl_warmup and not isinstance(model, LatentODE):
-        raise ValueError(
-            f"kl_warmup applies to a LatentODE's KL term; {type(model).__name__} has none. "
-            "Fix: kl_warmup=0."
+        _validate.fail(
+            "kl_warmup",
+            "0 for a model without a KL term (it weighs a LatentODE's KL)",
+            f"kl_warmup={kl_warmup} for a {type(model).__name__}, which has none",
+            "kl_warmup=0",
         )
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -827,7 +954,10 @@ def fit_series(
 
 
 def prediction_mse(
-    model: nn.Module, batch: IrregularBatch, times: torch.Tensor, targets: torch.Tensor
+    model: LatentODE | RNNBaseline,
+    batch: IrregularBatch,
+    times: torch.Tensor,
+    targets: torch.Tensor,
 ) -> float:
     """mean over series, times and features of (x̂(t) − x(t))², x̂ = model.predict(batch, times).
 
@@ -854,9 +984,11 @@ def prediction_mse(
     with torch.no_grad():
         prediction = model.predict(batch, times)
     targets = torch.as_tensor(targets, dtype=prediction.dtype)
-    if targets.shape != prediction.shape:
-        raise ValueError(
-            f"targets must have shape (B, M, D) = {tuple(prediction.shape)}; got "
-            f"{tuple(targets.shape)}. Fix: one row per series, one column per time."
-        )
+    _validate.shape(
+        targets,
+        "targets",
+        f"of shape (B, M, D) = {tuple(prediction.shape)}",
+        targets.shape == prediction.shape,
+        fix="one row per series, one column per time",
+    )
     return ((prediction - targets) ** 2).mean().item()

@@ -35,6 +35,8 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from ode_course import _validate
+
 __all__ = ["TensorMemory", "activation_memory", "peak_memory"]
 
 
@@ -123,11 +125,9 @@ def peak_memory(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
         >>> peak_memory(torch.zeros, 1000, dtype=torch.float64)
         8000
     """
-    if not callable(fn):
-        raise TypeError(
-            f"fn must be callable; got {type(fn).__name__}. Fix: pass the function, e.g. "
-            "peak_memory(lambda: loss(model(x)).backward())."
-        )
+    _validate.callable_(
+        fn, "fn", fix="pass the function, e.g. peak_memory(lambda: loss(model(x)).backward())"
+    )
     with TensorMemory() as usage:
         fn(*args, **kwargs)
     return usage.peak
@@ -150,11 +150,22 @@ def activation_memory(model: nn.Module, *inputs: torch.Tensor) -> int:
     Returns:
         The number of bytes, which depends only on the shapes and dtypes involved.
 
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+
     Example:
         >>> mlp = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
         >>> activation_memory(mlp, torch.zeros(10, 4))  # the input and the tanh output, float32
         480
     """
+    if not isinstance(model, nn.Module):
+        _validate.fail(
+            "model",
+            "a torch.nn.Module",
+            type(model).__name__,
+            "pass the network itself; to measure any function use peak_memory",
+            TypeError,
+        )
     parameters = {p.untyped_storage().data_ptr() for p in model.parameters()}
     packed: list[tuple[weakref.ref, int, int]] = []
 

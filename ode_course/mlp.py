@@ -3,7 +3,8 @@
 Each layer maps a batch ``x`` of shape (N, n_in) to (N, n_out) in ``forward`` and caches what its
 backward pass needs. ``backward(g)`` receives g = ∂L/∂(output), of shape (N, n_out), stores the
 gradients of the layer's parameters and returns ∂L/∂(input), of shape (N, n_in): the chain rule,
-one layer at a time, for the whole batch at once.
+one layer at a time, for the whole batch at once. Every layer, and :class:`Sequential`, which
+chains them, is a :class:`Module` (the name PyTorch gives the same idea, ``torch.nn.Module``).
 
 Example:
     >>> rng = np.random.default_rng(0)
@@ -18,14 +19,18 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from ode_course import _validate
+
 __all__ = [
-    "Layer",
     "Linear",
+    "Module",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -43,39 +48,114 @@ __all__ = [
 
 def _as_batch(x: np.ndarray, n_features: int | None, name: str = "x") -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D batch of shape (N, features); got shape {x.shape}")
-    if n_features is not None and x.shape[1] != n_features:
-        raise ValueError(f"{name} must have {n_features} features (columns); got shape {x.shape}")
+    _validate.shape(
+        x,
+        name,
+        "a 2-D batch of shape (N, features)",
+        x.ndim == 2,
+        fix=f"one row per example: {name}.reshape(1, -1) for a single one",
+    )
+    if n_features is not None:
+        _validate.shape(
+            x,
+            name,
+            f"a batch of {n_features} features (columns), shape (N, {n_features})",
+            x.shape[1] == n_features,
+            fix="give the layer as many inputs (n_in) as the data has columns",
+        )
     return x
 
 
-class Layer:
-    """The interface every layer shares: forward, backward, and its parameters and gradients."""
+def _before_forward(what: str) -> None:
+    _validate.fail(
+        f"{what}.backward",
+        "called after forward (it reads what forward cached)",
+        "a call before any forward",
+        "run the forward pass first, out = layer(x), then layer.backward(grad_out)",
+        RuntimeError,
+    )
+
+
+def _not_defined(module: Any, method: str) -> None:
+    name = method.split("(")[0]
+    _validate.fail(
+        f"{type(module).__name__}.{name}",
+        "defined by the subclass (Module only declares it)",
+        "the base class's",
+        f"define {method} in your subclass of Module",
+        NotImplementedError,
+    )
+
+
+class Module:
+    """What every layer and every network shares: forward, backward, parameters, gradients.
+
+    A module maps a batch ``x`` (N, n_in) to (N, n_out) in :meth:`forward` (also called as
+    ``module(x)``) and caches what its backward pass needs; :meth:`backward` takes
+    g = ∂L/∂(output) and returns ∂L/∂(input), storing the gradients of its parameters on the
+    way. :meth:`params` and :meth:`grads` list the parameter arrays and their gradients in the
+    same order, which is what an optimizer's ``step(params, grads)`` takes. Layers
+    (:class:`Linear`, :class:`ReLU`, ...) and the networks built from them
+    (:class:`Sequential`) are all modules, as in PyTorch, whose ``torch.nn.Module`` plays the
+    same role from Chapter 5 on. (It was called ``Layer`` before, a name that
+    ``ode_course.scalar_nn.Layer``, a layer of scalar neurons, also has;
+    ``ode_course.mlp.Layer`` still works, with a DeprecationWarning.)
+
+    Example:
+        >>> class Double(Module):
+        ...     def forward(self, x):
+        ...         return 2 * x
+        ...     def backward(self, grad_out):
+        ...         return 2 * grad_out
+        >>> Sequential(Double(), ReLU())(np.array([[-1.0, 3.0]]))
+        array([[0., 6.]])
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The output for the batch ``x``, shape (N, n_out)."""
+        _not_defined(self, "forward(self, x)")
+        return x
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """∂L/∂(input) from ``grad_out`` = ∂L/∂(output), storing the parameters' gradients."""
+        _not_defined(self, "backward(self, grad_out)")
+        return grad_out
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
     def params(self) -> list[np.ndarray]:
+        """The parameter arrays (none for an activation)."""
         return []
 
     def grads(self) -> list[np.ndarray]:
+        """The gradients of :meth:`params`, in the same order, from the latest backward."""
         return []
 
     def _cached(self, attr: str) -> np.ndarray:
-        value = getattr(self, attr, None)
+        value: Any = getattr(self, attr, None)
         if value is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+            _before_forward(type(self).__name__)
         return value
 
 
-class Linear(Layer):
+def __getattr__(name: str) -> Any:
+    """``Layer``, the old name of :class:`Module`, with a DeprecationWarning."""
+    if name == "Layer":
+        warnings.warn(
+            "ode_course.mlp.Layer is deprecated and will be removed; it is ode_course.mlp.Module "
+            "(ode_course.Layer is the scalar MLP's layer, ode_course.scalar_nn.Layer)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return Module
+    raise AttributeError(
+        f"module {__name__!r} has no attribute {name!r}. "
+        f"Fix: its public names are listed in {__name__}.__all__"
+    )
+
+
+class Linear(Module):
     """z = x W + b, with W of shape (n_in, n_out) and b of shape (n_out,).
 
     Backward: ∂L/∂W = xᵀ g, ∂L/∂b = Σ_batch g, ∂L/∂x = g Wᵀ, where g = ∂L/∂z.
@@ -89,7 +169,13 @@ class Linear(Layer):
         rng: the random generator for the weights.
 
     Raises:
-        ValueError: a size is not a positive integer or ``init`` is unknown.
+        TypeError: a size is not an integer.
+        ValueError: a size is less than 1 or ``init`` is unknown.
+
+    Example:
+        >>> layer = Linear(3, 2, rng=np.random.default_rng(0))
+        >>> layer(np.ones((4, 3))).shape, [p.shape for p in layer.params()]
+        ((4, 2), [(3, 2), (2,)])
     """
 
     def __init__(
@@ -101,12 +187,11 @@ class Linear(Layer):
         bias: bool = True,
         rng: np.random.Generator | None = None,
     ):
-        for name, n in (("n_in", n_in), ("n_out", n_out)):
-            if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-                raise ValueError(f"{name} must be a positive integer; got {n!r}")
+        n_in, n_out = _validate.integer(n_in, "n_in"), _validate.integer(n_out, "n_out")
         scales = {"he": np.sqrt(2.0 / n_in), "xavier": np.sqrt(2.0 / (n_in + n_out))}
-        if init not in scales:
-            raise ValueError(f"init must be 'he' or 'xavier'; got {init!r}")
+        _validate.one_of(
+            init, "init", scales, fix="init='he' before a ReLU, init='xavier' before tanh/sigmoid"
+        )
         rng = rng if rng is not None else np.random.default_rng()
         self.W = rng.normal(0.0, scales[init], size=(n_in, n_out))
         self.b = np.zeros(n_out) if bias else None
@@ -133,7 +218,7 @@ class Linear(Layer):
         return [self.dW] if self.db is None else [self.dW, self.db]
 
 
-class ReLU(Layer):
+class ReLU(Module):
     """a = max(0, z); backward: ∂L/∂z = g · 1[z > 0]."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -144,7 +229,7 @@ class ReLU(Layer):
         return grad_out * self._cached("_mask")
 
 
-class Tanh(Layer):
+class Tanh(Module):
     """a = tanh z; backward: ∂L/∂z = g · (1 − a²)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -156,7 +241,7 @@ class Tanh(Layer):
         return grad_out * (1.0 - a * a)
 
 
-class Sigmoid(Layer):
+class Sigmoid(Module):
     """a = σ(z) = 1 / (1 + e^(−z)), computed without overflow; backward: ∂L/∂z = g · a(1 − a)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -189,18 +274,28 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return np.exp(log_softmax(z))
 
 
-def _check_labels(labels: np.ndarray, n: int, n_classes: int) -> np.ndarray:
+def _check_labels(labels: np.ndarray, n: int, n_classes: int, name: str = "labels") -> np.ndarray:
     labels = np.asarray(labels)
-    if labels.shape != (n,):
-        raise ValueError(
-            f"labels must have shape ({n},), one per row of logits; got {labels.shape}"
-        )
+    _validate.shape(
+        labels,
+        name,
+        f"of shape ({n},), one per row of logits",
+        labels.shape == (n,),
+        fix=f"pass one integer class per example, e.g. {name}.ravel()",
+    )
     if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integer class indices; got dtype {labels.dtype}")
+        _validate.fail(
+            name,
+            "integer class indices",
+            f"dtype {labels.dtype}",
+            f"{name}.astype(int) (or the argmax of one-hot rows)",
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(
-            f"labels must lie in 0..{n_classes - 1} for {n_classes} classes; got values from "
-            f"{labels.min()} to {labels.max()}. Fix: give the model as many outputs as classes."
+        _validate.fail(
+            name,
+            f"in 0..{n_classes - 1} for {n_classes} classes",
+            f"values from {labels.min()} to {labels.max()}",
+            "give the model as many outputs as classes",
         )
     return labels
 
@@ -228,19 +323,37 @@ class SoftmaxCrossEntropy:
     def backward(self) -> np.ndarray:
         """∂L/∂logits, of shape (N, K)."""
         if getattr(self, "_probs", None) is None:
-            raise RuntimeError("SoftmaxCrossEntropy.backward called before forward")
+            _before_forward("SoftmaxCrossEntropy")
         grad = self._probs.copy()
         grad[np.arange(len(self._labels)), self._labels] -= 1.0
         return grad / len(self._labels)
 
 
-class Sequential(Layer):
-    """Layers applied in order; backward runs them in reverse, each passing ∂L/∂(its input) on."""
+class Sequential(Module):
+    """Modules applied in order; backward runs them in reverse, each passing ∂L/∂(its input) on.
 
-    def __init__(self, *layers: Layer):
+    Args:
+        *layers: the modules, first to last (layers, or other Sequentials).
+
+    Raises:
+        TypeError: an argument is not a :class:`Module`.
+
+    Example:
+        >>> model = Sequential(Linear(2, 3, rng=np.random.default_rng(0)), Tanh())
+        >>> model(np.zeros((5, 2))).shape, len(model.params())
+        ((5, 3), 2)
+    """
+
+    def __init__(self, *layers: Module):
         for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(f"layers[{i}] must be a Layer; got {type(layer).__name__}")
+            if not isinstance(layer, Module):
+                _validate.fail(
+                    f"layers[{i}]",
+                    "an ode_course.mlp.Module (a layer such as Linear(4, 8) or ReLU())",
+                    type(layer).__name__,
+                    "pass layer instances, e.g. ReLU() rather than ReLU",
+                    TypeError,
+                )
         self.layers = list(layers)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -278,9 +391,21 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:
-    """C[i, j] = the number of examples of class i predicted as class j."""
+    """C[i, j] = the number of examples of class i predicted as class j.
+
+    Raises:
+        TypeError: ``n_classes`` is not an integer.
+        ValueError: ``n_classes`` < 1, or the labels or predictions are not integers in
+            0..n_classes − 1, one per example.
+
+    Example:
+        >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 0, 1]), n_classes=2)
+        array([[1, 0],
+               [1, 1]])
+    """
+    n_classes = _validate.integer(n_classes, "n_classes")
     labels = _check_labels(labels, len(labels), n_classes)
-    predictions = _check_labels(predictions, len(labels), n_classes)
+    predictions = _check_labels(predictions, len(labels), n_classes, "predictions")
     matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(matrix, (labels, predictions), 1)
     return matrix
@@ -324,19 +449,37 @@ def fit(
         The :class:`TrainingHistory`.
 
     Raises:
-        ValueError: ``epochs`` or ``batch_size`` is not a positive integer, or x and y disagree.
+        TypeError: ``epochs`` or ``batch_size`` is not an integer, ``model`` is not a
+            :class:`Module`, or ``optimizer`` has no ``step``.
+        ValueError: ``epochs`` or ``batch_size`` is less than 1, or x and y disagree.
     """
-    for name, n in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"{name} must be a positive integer; got {n!r}")
-    if not hasattr(optimizer, "step"):
-        raise TypeError(
-            "optimizer must have a step(params, grads) method, e.g. ode_course.optim.SGD"
+    epochs = _validate.integer(epochs, "epochs", fix="e.g. epochs=20")
+    batch_size = _validate.integer(batch_size, "batch_size", fix="e.g. batch_size=32")
+    if not isinstance(model, Module):
+        _validate.fail(
+            "model",
+            "an ode_course.mlp.Module, e.g. a Sequential",
+            type(model).__name__,
+            "build it as Sequential(Linear(n_in, n_hidden), ReLU(), Linear(n_hidden, n_out))",
+            TypeError,
+        )
+    if not callable(getattr(optimizer, "step", None)):
+        _validate.fail(
+            "optimizer",
+            "an object with a step(params, grads) method",
+            type(optimizer).__name__,
+            "pass e.g. ode_course.optim.SGD(lr=0.1)",
+            TypeError,
         )
     x = _as_batch(x, None)
     y = np.asarray(y)
     if len(y) != len(x):
-        raise ValueError(f"x has {len(x)} rows but y has {len(y)} labels")
+        _validate.fail(
+            "y",
+            f"one label per row of x ({len(x)} rows)",
+            f"{len(y)} labels",
+            "pass x and y of the same length",
+        )
     rng = rng if rng is not None else np.random.default_rng()
     loss_fn, history = SoftmaxCrossEntropy(), TrainingHistory()
     for epoch in range(epochs):

@@ -8,21 +8,30 @@ other. :func:`train_classifier` is the training loop the chapter uses (the memor
 pass needs is measured by :func:`ode_course.memory.activation_memory`).
 Shapes: states are batches (N, dim).
 
+Who solves a block's ODE is chosen by ``backend=`` (:mod:`ode_course.backends`): our solvers,
+the same solvers with adjoint gradients, or torchdiffeq. ``block.nfe`` is the cost of the
+block's latest solve; ``func.nfe`` is the field's own counter, which adds up over every call
+until it is reset (``func.nfe = 0``).
+
 Example:
     >>> func = ODEFunc(dim=3, hidden=8)
     >>> block = ODEBlock(func, method="rk4", step_size=0.25)
     >>> block(torch.zeros(5, 3)).shape
     torch.Size([5, 3])
-    >>> func.nfe  # 4 steps of rk4, 4 evaluations each
-    16
+    >>> block.nfe, func.nfe  # 4 steps of rk4, 4 evaluations each
+    (16, 16)
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
+
+from ode_course import _validate, backends
+from ode_course.solvers import CountNFE
 
 __all__ = [
     "AugmentedODEBlock",
@@ -37,12 +46,11 @@ __all__ = [
 ]
 
 SOLVER_LIBRARIES = ("ode_course", "torchdiffeq")
+"""Deprecated: the values of the old ``library=`` keyword of :class:`ODEBlock`.
 
-
-def _check_size(n: int, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{name} must be a positive integer; got {name}={n!r}")
-    return n
+Write ``backend=`` instead, with one of :data:`ode_course.backends.BACKENDS` (which adds
+``"adjoint"``); ``library=`` still works, with a DeprecationWarning.
+"""
 
 
 class ResBlock(nn.Module):
@@ -53,7 +61,8 @@ class ResBlock(nn.Module):
         hidden: the width of the block's hidden layer.
 
     Raises:
-        ValueError: ``dim`` or ``hidden`` is not a positive integer.
+        TypeError: ``dim`` or ``hidden`` is not an integer.
+        ValueError: ``dim`` or ``hidden`` is less than 1.
 
     Example:
         >>> block = ResBlock(dim=3, hidden=8)
@@ -64,7 +73,7 @@ class ResBlock(nn.Module):
 
     def __init__(self, dim: int, hidden: int):
         super().__init__()
-        dim, hidden = _check_size(dim, "dim"), _check_size(hidden, "hidden")
+        dim, hidden = _validate.integer(dim, "dim"), _validate.integer(hidden, "hidden")
         self.f = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, dim))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -74,14 +83,17 @@ class ResBlock(nn.Module):
 class ODEFunc(nn.Module):
     """The vector field f(t, h) = W₂ tanh(W₁ [h, t] + b₁) + b₂, with t as an extra input.
 
-    Counts its evaluations in ``nfe`` (reset it with ``func.nfe = 0``).
+    Counts its evaluations in ``nfe``: the field's own counter, which adds up over every call
+    (every solve, every block that uses it) until you reset it with ``func.nfe = 0``. The cost
+    of one solve is the block's :attr:`ODEBlock.nfe`.
 
     Args:
         dim: the width of the state h.
         hidden: the width of the hidden layer.
 
     Raises:
-        ValueError: ``dim`` or ``hidden`` is not a positive integer.
+        TypeError: ``dim`` or ``hidden`` is not an integer.
+        ValueError: ``dim`` or ``hidden`` is less than 1.
 
     Example:
         >>> func = ODEFunc(dim=3, hidden=8)
@@ -91,7 +103,7 @@ class ODEFunc(nn.Module):
 
     def __init__(self, dim: int, hidden: int):
         super().__init__()
-        dim, hidden = _check_size(dim, "dim"), _check_size(hidden, "hidden")
+        dim, hidden = _validate.integer(dim, "dim"), _validate.integer(hidden, "hidden")
         self.net = nn.Sequential(nn.Linear(dim + 1, hidden), nn.Tanh(), nn.Linear(hidden, dim))
         self.nfe = 0
 
@@ -101,20 +113,54 @@ class ODEFunc(nn.Module):
         return self.net(torch.cat([h, time], dim=-1))
 
 
+def _check_library(library: str | None) -> None:
+    """Raise unless the deprecated ``library=`` is None or one of ``SOLVER_LIBRARIES``.
+
+    (The caller then calls ``backends.renamed_backend`` itself, so that its warning points at
+    the user's line.)
+    """
+    if library is not None:
+        _validate.one_of(
+            library,
+            "library",
+            SOLVER_LIBRARIES,
+            fix="write backend='ode_course' or backend='torchdiffeq' (library= is deprecated)",
+        )
+
+
 class ODEBlock(nn.Module):
     """h(0) ↦ h(T), the solution of dh/dt = func(t, h) at time T, by an ODE solver.
+
+    The solve goes through :func:`ode_course.backends.integrate`; ``block.nfe`` is the number
+    of evaluations of ``func`` in the block's latest solve (its forward pass or
+    :meth:`trajectory`; with ``backend="adjoint"`` the backward pass adds its evaluations to
+    it). ``func``'s own counter (``ODEFunc.nfe``) instead adds up over all calls until reset.
 
     Args:
         func: the vector field, a module called as ``func(t, h)``.
         t1: the end time T > 0.
-        method: the solver's method name (``"rk4"``, ``"dopri5"``, ...).
-        step_size: the step of a fixed-grid method.
+        method: the solver's method name (``"rk4"``, ``"dopri5"``, ...): one of
+            :data:`ode_course.solvers.SOLVERS` unless ``backend="torchdiffeq"``.
+        step_size: the step of a fixed-grid method (None for an adaptive one).
         rtol, atol: the tolerances of an adaptive method.
-        library: ``"ode_course"`` (our solvers, :mod:`ode_course.solvers`) or ``"torchdiffeq"``.
+        backend: who solves: one of :data:`ode_course.backends.BACKENDS`, ``"ode_course"``
+            (our solvers, :mod:`ode_course.solvers`; the default, also for None),
+            ``"adjoint"`` (the same with adjoint gradients, :mod:`ode_course.adjoint`) or
+            ``"torchdiffeq"``.
+        library: deprecated, the old name of ``backend`` (``"ode_course"`` or
+            ``"torchdiffeq"``); it warns with a DeprecationWarning.
 
     Raises:
-        ValueError: ``t1`` is not positive or ``library`` is unknown.
-        TypeError: ``func`` is not an ``nn.Module``.
+        TypeError: ``func`` is not an ``nn.Module``, or ``t1``, ``step_size``, ``rtol`` or
+            ``atol`` is not a number.
+        ValueError: ``t1``, ``step_size``, ``rtol`` or ``atol`` is not positive; ``backend``,
+            ``method`` or ``library`` is unknown; ``library`` and ``backend`` disagree.
+
+    Example:
+        >>> block = ODEBlock(ODEFunc(2, 8), method="rk4", step_size=0.25, backend="adjoint")
+        >>> block(torch.zeros(3, 2)).sum().backward()
+        >>> block.nfe  # 16 evaluations forward, then the backward pass's (4 steps of rk4 too)
+        32
     """
 
     def __init__(
@@ -126,42 +172,64 @@ class ODEBlock(nn.Module):
         step_size: float | None = 0.25,
         rtol: float = 1e-3,
         atol: float = 1e-4,
-        library: str = "ode_course",
+        backend: str | None = None,
+        library: str | None = None,
     ):
         super().__init__()
         if not isinstance(func, nn.Module):
-            raise TypeError(f"func must be a torch.nn.Module; got {type(func).__name__}")
-        if not t1 > 0:
-            raise ValueError(f"t1 must be positive; got t1={t1!r}")
-        if library not in SOLVER_LIBRARIES:
-            raise ValueError(f"library must be one of {SOLVER_LIBRARIES}; got {library!r}")
-        self.func, self.t1, self.method = func, float(t1), method
-        self.step_size, self.rtol, self.atol, self.library = step_size, rtol, atol, library
+            _validate.fail(
+                "func",
+                "a torch.nn.Module called as func(t, h)",
+                type(func).__name__,
+                "use ODEFunc(dim, hidden), or wrap your function in an nn.Module",
+                TypeError,
+            )
+        _check_library(library)
+        backend = backends.renamed_backend(
+            backend, owner=type(self).__name__, old="library", value=library
+        )
+        self.backend = backends.check_backend(backend, method)
+        self.func, self.t1, self.method = func, _validate.positive(t1, "t1"), method
+        if step_size is not None:
+            step_size = _validate.positive(
+                step_size, "step_size", fix="pass e.g. step_size=0.25, or None for dopri5"
+            )
+        self.step_size = step_size
+        self.rtol, self.atol = _validate.positive(rtol, "rtol"), _validate.positive(atol, "atol")
+        self._counter: CountNFE | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "_counter":  # the counter wraps func, already a child: keep it out of the
+            object.__setattr__(self, name, value)  # module tree (parameters, state_dict)
+        else:
+            super().__setattr__(name, value)
+
+    @property
+    def nfe(self) -> int:
+        """Evaluations of ``func`` in the block's latest solve (0 before the first).
+
+        With ``backend="adjoint"``, the backward pass of that solve adds its evaluations.
+        """
+        return 0 if self._counter is None else self._counter.nfe
 
     def trajectory(self, h: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The states h(t[i]) of the flow from h(t[0]) = h, shape ``(len(t), *h.shape)``.
 
-        Uses the block's solver and tolerances; ``t`` is a 1-D tensor of times (for example
-        ``torch.linspace(0, block.t1, 20)`` to draw the flow), in the dtype of ``h``.
+        Uses the block's backend, solver and tolerances; ``t`` is a 1-D tensor of times (for
+        example ``torch.linspace(0, block.t1, 20)`` to draw the flow), in the dtype of ``h``.
+        Sets :attr:`nfe` to the cost of this solve.
         """
-        if self.library == "torchdiffeq":
-            from torchdiffeq import odeint
-
-            options = {"step_size": self.step_size} if self.step_size is not None else None
-            return odeint(
-                self.func, h, t, method=self.method, rtol=self.rtol, atol=self.atol, options=options
-            )
-        from ode_course.solvers import odeint
-
-        return odeint(
+        ys, self._counter = backends.integrate(
             self.func,
             h,
             t,
+            backend=self.backend,
             method=self.method,
             rtol=self.rtol,
             atol=self.atol,
             step_size=self.step_size,
         )
+        return ys
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """h(T), shape like ``h``."""
@@ -180,12 +248,14 @@ class AugmentedODEBlock(ODEBlock):
     Args:
         func: the vector field on the augmented state, a module called as ``func(t, z)``.
         augment_dim: p ≥ 0, the number of zeros appended (0 gives a plain :class:`ODEBlock`).
-        **block_options: ``t1``, ``method``, ``step_size``, ``rtol``, ``atol``, ``library``
-            as for :class:`ODEBlock`.
+        backend: who solves, as for :class:`ODEBlock`.
+        library: deprecated, the old name of ``backend``.
+        **block_options: ``t1``, ``method``, ``step_size``, ``rtol``, ``atol`` as for
+            :class:`ODEBlock`.
 
     Raises:
-        ValueError: ``augment_dim`` is not a non-negative integer (or a bad block option).
-        TypeError: ``func`` is not an ``nn.Module``.
+        TypeError: ``augment_dim`` is not an integer, or ``func`` is not an ``nn.Module``.
+        ValueError: ``augment_dim`` is negative (or a bad block option).
 
     Example:
         >>> block = AugmentedODEBlock(ODEFunc(2 + 1, 8), augment_dim=1, step_size=0.5)
@@ -193,13 +263,26 @@ class AugmentedODEBlock(ODEBlock):
         torch.Size([4, 3])
     """
 
-    def __init__(self, func: nn.Module, *, augment_dim: int, **block_options):
-        if isinstance(augment_dim, bool) or not isinstance(augment_dim, int) or augment_dim < 0:
-            raise ValueError(
-                f"augment_dim must be a non-negative integer (the number of zeros appended to "
-                f"the state); got augment_dim={augment_dim!r}"
-            )
-        super().__init__(func, **block_options)
+    def __init__(
+        self,
+        func: nn.Module,
+        *,
+        augment_dim: int,
+        backend: str | None = None,
+        library: str | None = None,
+        **block_options: Any,
+    ):
+        augment_dim = _validate.integer(
+            augment_dim,
+            "augment_dim",
+            minimum=0,
+            fix="pass the number of zero features to append, e.g. augment_dim=1 (0 for none)",
+        )
+        _check_library(library)
+        backend = backends.renamed_backend(
+            backend, owner=type(self).__name__, old="library", value=library
+        )
+        super().__init__(func, backend=backend, **block_options)
         self.augment_dim = augment_dim
 
     def augment(self, h: torch.Tensor) -> torch.Tensor:
@@ -213,12 +296,37 @@ class AugmentedODEBlock(ODEBlock):
 
 
 def count_parameters(model: nn.Module) -> int:
-    """The number of trainable parameters."""
+    """The number of trainable parameters.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+
+    Example:
+        >>> count_parameters(nn.Linear(3, 2))  # a 3 × 2 weight and 2 biases
+        8
+    """
+    if not isinstance(model, nn.Module):
+        _validate.fail(
+            "model", "a torch.nn.Module", type(model).__name__, "pass the network itself", TypeError
+        )
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def mlp_classifier(n_in: int, n_classes: int, width: int, depth: int) -> nn.Sequential:
-    """An MLP: Linear(n_in, width), then depth × [tanh, Linear(width, width)], tanh, a head."""
+    """An MLP: Linear(n_in, width), then depth × [tanh, Linear(width, width)], tanh, a head.
+
+    Raises:
+        TypeError: a size is not an integer.
+        ValueError: ``n_in``, ``n_classes`` or ``width`` is less than 1, or ``depth`` is
+            negative.
+
+    Example:
+        >>> mlp_classifier(64, 10, width=32, depth=1)(torch.zeros(5, 64)).shape
+        torch.Size([5, 10])
+    """
+    n_in, n_classes = _validate.integer(n_in, "n_in"), _validate.integer(n_classes, "n_classes")
+    width = _validate.integer(width, "width")
+    depth = _validate.integer(depth, "depth", minimum=0)
     layers: list[nn.Module] = [nn.Linear(n_in, width)]
     for _ in range(depth):
         layers += [nn.Tanh(), nn.Linear(width, width)]
@@ -228,21 +336,61 @@ def mlp_classifier(n_in: int, n_classes: int, width: int, depth: int) -> nn.Sequ
 def resnet_classifier(
     n_in: int, n_classes: int, width: int, hidden: int, n_blocks: int
 ) -> nn.Sequential:
-    """A ResNet: a stem Linear(n_in, width), ``n_blocks`` residual blocks, tanh, a head."""
-    _check_size(n_blocks, "n_blocks")
+    """A ResNet: a stem Linear(n_in, width), ``n_blocks`` residual blocks, tanh, a head.
+
+    Raises:
+        TypeError: a size is not an integer.
+        ValueError: a size is less than 1.
+
+    Example:
+        >>> resnet_classifier(64, 10, width=32, hidden=16, n_blocks=3)(torch.zeros(5, 64)).shape
+        torch.Size([5, 10])
+    """
+    n_in, n_classes = _validate.integer(n_in, "n_in"), _validate.integer(n_classes, "n_classes")
+    width, n_blocks = _validate.integer(width, "width"), _validate.integer(n_blocks, "n_blocks")
     blocks = [ResBlock(width, hidden) for _ in range(n_blocks)]
     return nn.Sequential(nn.Linear(n_in, width), *blocks, nn.Tanh(), nn.Linear(width, n_classes))
 
 
 def ode_classifier(
-    n_in: int, n_classes: int, width: int, hidden: int, **block_options
+    n_in: int,
+    n_classes: int,
+    width: int,
+    hidden: int,
+    *,
+    backend: str | None = None,
+    library: str | None = None,
+    **block_options: Any,
 ) -> nn.Sequential:
     """A stem Linear(n_in, width), one :class:`ODEBlock`, and a head Linear(width, n_classes).
 
     The ODE block replaces a stack of residual blocks with one vector field, whose parameters
-    are shared across depth (time).
+    are shared across depth (time). The block is ``model[1]``: ``model[1].nfe`` is the cost of
+    its latest solve, ``model[1].func.nfe`` the field's running count.
+
+    Args:
+        n_in, n_classes: the input features and the classes.
+        width: the width of the state the ODE evolves.
+        hidden: the width of the vector field's hidden layer.
+        backend: who solves, as for :class:`ODEBlock`.
+        library: deprecated, the old name of ``backend``.
+        **block_options: ``t1``, ``method``, ``step_size``, ``rtol``, ``atol`` as for
+            :class:`ODEBlock`.
+
+    Raises:
+        TypeError, ValueError: a bad size or block option (see :class:`ODEBlock`).
+
+    Example:
+        >>> model = ode_classifier(64, 10, width=16, hidden=32, method="rk4", step_size=0.5)
+        >>> model(torch.zeros(5, 64)).shape, model[1].nfe
+        (torch.Size([5, 10]), 8)
     """
-    block = ODEBlock(ODEFunc(width, hidden), **block_options)
+    n_in, n_classes = _validate.integer(n_in, "n_in"), _validate.integer(n_classes, "n_classes")
+    _check_library(library)
+    backend = backends.renamed_backend(
+        backend, owner="ode_classifier", old="library", value=library
+    )
+    block = ODEBlock(ODEFunc(width, hidden), backend=backend, **block_options)
     return nn.Sequential(nn.Linear(n_in, width), block, nn.Tanh(), nn.Linear(width, n_classes))
 
 
@@ -278,8 +426,9 @@ def train_classifier(
         The mean training loss of each epoch.
 
     Raises:
-        ValueError: ``x`` and ``y`` differ in length, or ``epochs`` or ``batch_size`` is not a
-            positive integer.
+        TypeError: ``model`` is not an ``nn.Module``, or a number is of the wrong type.
+        ValueError: ``x`` and ``y`` differ in length, ``epochs`` or ``batch_size`` is less
+            than 1, ``lr`` is not positive, ``weight_decay`` or ``seed`` is negative.
 
     Example:
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
@@ -289,11 +438,22 @@ def train_classifier(
         >>> len(losses)
         3
     """
-    if len(x) != len(y):
-        raise ValueError(
-            f"x and y must hold the same number of examples; got {len(x)} and {len(y)}"
+    if not isinstance(model, nn.Module):
+        _validate.fail(
+            "model", "a torch.nn.Module", type(model).__name__, "pass the network itself", TypeError
         )
-    epochs, batch_size = _check_size(epochs, "epochs"), _check_size(batch_size, "batch_size")
+    if len(x) != len(y):
+        _validate.fail(
+            "y",
+            f"one label per example of x ({len(x)} examples)",
+            f"{len(y)} labels",
+            "pass x and y of the same length, e.g. x[:n] and y[:n]",
+        )
+    epochs = _validate.integer(epochs, "epochs")
+    batch_size = _validate.integer(batch_size, "batch_size")
+    lr = _validate.positive(lr, "lr", fix="pass a peak learning rate such as lr=0.01")
+    weight_decay = _validate.non_negative(weight_decay, "weight_decay")
+    seed = _validate.integer(seed, "seed", minimum=0)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps_per_epoch = math.ceil(len(y) / batch_size)

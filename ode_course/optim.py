@@ -1,6 +1,6 @@
 """First-order optimizers and learning-rate schedules, from scratch in numpy.
 
-Every optimizer turns a gradient g = ∇L(θ) into a step for each parameter array θ:
+Every optimizer turns a gradient g = ∇L(θ) into a step for each parameter array θ::
 
     SGD        θ ← θ − lr g
     Momentum   b ← μ b + g,                    θ ← θ − lr b
@@ -34,11 +34,12 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from ode_course import _validate
 
 __all__ = [
     "OPTIMIZERS",
@@ -57,36 +58,19 @@ __all__ = [
 ]
 
 
-def _real(x: Any, name: str) -> float:
-    """Return ``x`` as a finite float, or raise saying what to pass."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {type(x).__name__} {x!r:.60}")
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite; got {name}={x}")
-    return x
-
-
-def _positive(x: Any, name: str, fix: str) -> float:
-    x = _real(x, name)
-    if x <= 0:
-        raise ValueError(f"{name} must be positive; got {name}={x:g}. Fix: {fix}.")
-    return x
-
-
 def _unit_interval(x: Any, name: str, fix: str) -> float:
     """A decay rate in [0, 1)."""
-    x = _real(x, name)
-    if not 0.0 <= x < 1.0:
-        raise ValueError(f"{name} must be in [0, 1); got {name}={x:g}. Fix: {fix}.")
-    return x
+    return _validate.in_interval(x, name, 0.0, 1.0, closed="[)", fix=fix)
 
 
-def _integer(n: Any, name: str, minimum: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < minimum:
-        kind = "a non-negative" if minimum == 0 else "a positive"
-        raise ValueError(f"{name} must be {kind} integer; got {name}={n!r}")
-    return int(n)
+def _not_defined(owner: Any, method: str) -> None:
+    _validate.fail(
+        f"{type(owner).__name__}.{method}",
+        "defined by the subclass (the base class only declares it)",
+        "the base class's",
+        f"define {method} in your subclass",
+        NotImplementedError,
+    )
 
 
 # ---------------------------------------------------------------------------------- optimizers
@@ -117,14 +101,12 @@ class Optimizer:
     _hyperparameters: tuple[str, ...] = ("lr", "weight_decay")
 
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
-        self.lr = _positive(lr, "lr", "pass a small positive step size, e.g. lr=1e-3")
-        self.weight_decay = _real(weight_decay, "weight_decay")
-        if self.weight_decay < 0:
-            raise ValueError(
-                f"weight_decay must be >= 0 (it is the L2 coefficient); got "
-                f"weight_decay={self.weight_decay:g}. Fix: use 0 for none or a small value, "
-                "e.g. weight_decay=1e-4."
-            )
+        self.lr = _validate.positive(lr, "lr", fix="pass a small positive step size, e.g. lr=1e-3")
+        self.weight_decay = _validate.non_negative(
+            weight_decay,
+            "weight_decay",
+            fix="it is the L2 coefficient: use 0 for none or a small value, e.g. weight_decay=1e-4",
+        )
         self.t = 0
         self.state: list[dict[str, np.ndarray]] = []
         self._shapes: list[tuple[int, ...]] | None = None
@@ -136,10 +118,9 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        value = _real(value, "lr")
-        if value < 0:
-            raise ValueError(f"lr must be >= 0; got lr={value:g}. Fix: check the schedule.")
-        self._lr = value
+        self._lr = _validate.non_negative(
+            value, "lr", fix="check the schedule: a learning rate is never negative"
+        )
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyperparameters)
@@ -174,48 +155,63 @@ class Optimizer:
 
     def _update(self, p: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray]) -> None:
         """Update ``p`` in place from the (weight-decayed) gradient ``g`` and its state ``s``."""
-        raise NotImplementedError
+        _not_defined(self, "_update(self, p, g, s)")
 
     def _check(self, params: Any, grads: Any) -> list[np.ndarray]:
         for name, xs in (("params", params), ("grads", grads)):
             if not isinstance(xs, list):
-                raise TypeError(
-                    f"{name} must be a list of numpy arrays; got {type(xs).__name__}. "
-                    "Fix: wrap a single array in a list, e.g. opt.step([theta], [g])."
+                _validate.fail(
+                    name,
+                    "a list of numpy arrays",
+                    type(xs).__name__,
+                    "wrap a single array in a list, e.g. opt.step([theta], [g])",
+                    TypeError,
                 )
         if len(params) != len(grads):
-            raise ValueError(
-                f"params has {len(params)} arrays but grads has {len(grads)}. "
-                "Fix: pass one gradient per parameter, in the same order."
+            _validate.fail(
+                "grads",
+                f"one gradient per parameter (params has {len(params)} arrays)",
+                f"{len(grads)} arrays",
+                "pass one gradient per parameter, in the same order",
             )
         out = []
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             if not isinstance(p, np.ndarray):
-                raise TypeError(
-                    f"params[{i}] must be a numpy array; got {type(p).__name__}. Fix: the "
-                    "optimizer updates parameters in place, so keep them in float arrays, "
-                    "e.g. np.array([1.0, 2.0])."
+                _validate.fail(
+                    f"params[{i}]",
+                    "a numpy array",
+                    type(p).__name__,
+                    "the optimizer updates parameters in place, so keep them in float arrays, "
+                    "e.g. np.array([1.0, 2.0])",
+                    TypeError,
                 )
             if not np.issubdtype(p.dtype, np.floating):
-                raise TypeError(
-                    f"params[{i}] has dtype {p.dtype}, but an in-place update θ -= lr·g needs a "
-                    "floating-point array (an integer array cannot hold θ − lr·g). Fix: store "
-                    "the parameter as floats where it is created, e.g. w = w.astype(float)."
+                _validate.fail(
+                    f"params[{i}]",
+                    "a floating-point array (an in-place update θ -= lr·g cannot store "
+                    "θ − lr·g in an integer array)",
+                    f"dtype {p.dtype}",
+                    "store the parameter as floats where it is created, e.g. w = w.astype(float)",
+                    TypeError,
                 )
             g = np.asarray(g)
-            if g.shape != p.shape:
-                raise ValueError(
-                    f"grads[{i}] has shape {g.shape} but params[{i}] has shape {p.shape}. "
-                    "Fix: pass the gradient of each parameter, in the same order."
-                )
+            _validate.shape(
+                g,
+                f"grads[{i}]",
+                f"of the shape of params[{i}], {p.shape}",
+                g.shape == p.shape,
+                fix="pass the gradient of each parameter, in the same order",
+            )
             out.append(g)
         if self._shapes is not None:
             shapes = [p.shape for p in params]
             if shapes != self._shapes:
-                raise ValueError(
-                    f"this optimizer's state was created for {len(self._shapes)} parameters "
-                    f"with shapes {self._shapes}; got {len(shapes)} with shapes {shapes}. "
-                    "Fix: create a new optimizer for a new set of parameters."
+                _validate.fail(
+                    "params",
+                    f"the {len(self._shapes)} parameters with shapes {self._shapes} that this "
+                    "optimizer's state was created for",
+                    f"{len(shapes)} with shapes {shapes}",
+                    "create a new optimizer for a new set of parameters",
                 )
         return out
 
@@ -229,6 +225,7 @@ class SGD(Optimizer):
 
     Raises:
         ValueError: ``lr`` or ``weight_decay`` is out of range.
+        TypeError: a hyperparameter is not a real number.
 
     Example:
         >>> theta = np.array([1.0, -2.0])
@@ -259,6 +256,7 @@ class Momentum(Optimizer):
 
     Raises:
         ValueError: a hyperparameter is out of range.
+        TypeError: a hyperparameter is not a real number.
 
     Example:
         >>> theta = np.array([1.0])
@@ -302,6 +300,7 @@ class Nesterov(Momentum):
 
     Raises:
         ValueError: a hyperparameter is out of range.
+        TypeError: a hyperparameter is not a real number.
 
     Example:
         >>> theta = np.array([1.0])
@@ -332,6 +331,7 @@ class Adagrad(Optimizer):
 
     Raises:
         ValueError: a hyperparameter is out of range.
+        TypeError: a hyperparameter is not a real number.
 
     Example:
         >>> theta = np.array([1.0, 1.0])
@@ -344,7 +344,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, lr: float = 1e-2, eps: float = 1e-10, weight_decay: float = 0.0) -> None:
         super().__init__(lr, weight_decay)
-        self.eps = _positive(eps, "eps", "use a small positive number, e.g. eps=1e-10")
+        self.eps = _validate.positive(eps, "eps", fix="use a small positive number, e.g. eps=1e-10")
 
     def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
         return {"sum": np.zeros_like(p)}
@@ -368,6 +368,7 @@ class RMSprop(Optimizer):
 
     Raises:
         ValueError: a hyperparameter is out of range.
+        TypeError: a hyperparameter is not a real number.
 
     Example:
         >>> theta = np.array([1.0])
@@ -383,7 +384,7 @@ class RMSprop(Optimizer):
     ) -> None:
         super().__init__(lr, weight_decay)
         self.alpha = _unit_interval(alpha, "alpha", "a typical decay rate is alpha=0.99")
-        self.eps = _positive(eps, "eps", "use a small positive number, e.g. eps=1e-8")
+        self.eps = _validate.positive(eps, "eps", fix="use a small positive number, e.g. eps=1e-8")
 
     def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
         return {"v": np.zeros_like(p)}
@@ -410,6 +411,7 @@ class Adam(Optimizer):
 
     Raises:
         ValueError: a hyperparameter is out of range.
+        TypeError: a hyperparameter is not a real number.
 
     Example:
         >>> theta = np.array([1.0, 1.0])
@@ -428,14 +430,14 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(lr, weight_decay)
-        if not isinstance(betas, Sequence) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (β₁, β₂); got betas={betas!r}")
         fix = "typical values are betas=(0.9, 0.999)"
+        if not isinstance(betas, Sequence) or len(betas) != 2:
+            _validate.fail("betas", "a pair (β₁, β₂)", f"betas={betas!r}", fix)
         self.betas = (
             _unit_interval(betas[0], "betas[0]", fix),
             _unit_interval(betas[1], "betas[1]", fix),
         )
-        self.eps = _positive(eps, "eps", "use a small positive number, e.g. eps=1e-8")
+        self.eps = _validate.positive(eps, "eps", fix="use a small positive number, e.g. eps=1e-8")
 
     def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
         return {"m": np.zeros_like(p), "v": np.zeros_like(p)}
@@ -459,6 +461,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "rmsprop": RMSprop,
     "adam": Adam,
 }
+"""The optimizers by name, as the chapters sweep them: ``OPTIMIZERS["adam"](lr=0.01)``."""
 
 
 # ----------------------------------------------------------------------------------- schedules
@@ -473,20 +476,26 @@ class Schedule:
         lr0: the initial learning rate, > 0.
 
     Raises:
-        ValueError: ``lr0`` is not positive and finite.
+        ValueError: ``lr0`` is not positive and finite (or, when called, ``step`` < 0).
+        TypeError: ``lr0`` is not a real number (or, when called, ``step`` not an integer).
     """
 
     _hyperparameters: tuple[str, ...] = ("lr0",)
 
     def __init__(self, lr0: float) -> None:
-        self.lr0 = _positive(lr0, "lr0", "pass the initial learning rate, e.g. lr0=0.1")
+        self.lr0 = _validate.positive(
+            lr0, "lr0", fix="pass the initial learning rate, e.g. lr0=0.1"
+        )
 
     def __call__(self, step: int) -> float:
         """The learning rate at ``step`` (a non-negative integer, usually the epoch)."""
-        return self._lr(_integer(step, "step", minimum=0))
+        return self._lr(
+            _validate.integer(step, "step", minimum=0, fix="pass the epoch, 0, 1, 2, ...")
+        )
 
     def _lr(self, step: int) -> float:
-        raise NotImplementedError
+        _not_defined(self, "_lr(self, step)")
+        return self.lr0
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyperparameters)
@@ -503,6 +512,7 @@ class StepDecay(Schedule):
 
     Raises:
         ValueError: an argument is out of range.
+        TypeError: an argument is of the wrong type (a count that is not an integer).
 
     Example:
         >>> schedule = StepDecay(lr0=0.1, step_size=10, gamma=0.5)
@@ -514,7 +524,9 @@ class StepDecay(Schedule):
 
     def __init__(self, lr0: float, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(lr0)
-        self.step_size = _integer(step_size, "step_size", minimum=1)
+        self.step_size = _validate.integer(
+            step_size, "step_size", fix="the number of steps between decays, e.g. step_size=10"
+        )
         self.gamma = _decay_factor(gamma)
 
     def _lr(self, step: int) -> float:
@@ -530,6 +542,7 @@ class ExponentialDecay(Schedule):
 
     Raises:
         ValueError: an argument is out of range.
+        TypeError: an argument is of the wrong type (a count that is not an integer).
 
     Example:
         >>> schedule = ExponentialDecay(lr0=1.0, gamma=0.5)
@@ -561,6 +574,7 @@ class CosineAnnealing(Schedule):
 
     Raises:
         ValueError: an argument is out of range.
+        TypeError: an argument is of the wrong type (a count that is not an integer).
 
     Example:
         >>> schedule = CosineAnnealing(lr0=0.1, t_max=10)
@@ -572,13 +586,17 @@ class CosineAnnealing(Schedule):
 
     def __init__(self, lr0: float, t_max: int, eta_min: float = 0.0) -> None:
         super().__init__(lr0)
-        self.t_max = _integer(t_max, "t_max", minimum=1)
-        self.eta_min = _real(eta_min, "eta_min")
-        if not 0 <= self.eta_min <= self.lr0:
-            raise ValueError(
-                f"eta_min must be in [0, lr0] = [0, {self.lr0:g}]; got eta_min={self.eta_min:g}. "
-                "Fix: eta_min is the final learning rate, e.g. eta_min=0."
-            )
+        self.t_max = _validate.integer(
+            t_max, "t_max", fix="the step at which lr reaches eta_min, e.g. the number of epochs"
+        )
+        self.eta_min = _validate.in_interval(
+            eta_min,
+            "eta_min",
+            0.0,
+            self.lr0,
+            closed="[]",
+            fix="eta_min is the final learning rate, between 0 and lr0, e.g. eta_min=0",
+        )
 
     def _lr(self, step: int) -> float:
         cosine = 1 + math.cos(math.pi * step / self.t_max)
@@ -586,13 +604,15 @@ class CosineAnnealing(Schedule):
 
 
 def _decay_factor(gamma: Any) -> float:
-    gamma = _real(gamma, "gamma")
-    if not 0 < gamma <= 1:
-        raise ValueError(
-            f"gamma must be in (0, 1] (the learning rate is multiplied by it); got "
-            f"gamma={gamma:g}. Fix: e.g. gamma=0.1 for step decay or gamma=0.95 per epoch."
-        )
-    return gamma
+    return _validate.in_interval(
+        gamma,
+        "gamma",
+        0.0,
+        1.0,
+        closed="(]",
+        fix="the learning rate is multiplied by it: e.g. gamma=0.1 for step decay or "
+        "gamma=0.95 per epoch",
+    )
 
 
 SCHEDULES: dict[str, type[Schedule]] = {
@@ -600,3 +620,4 @@ SCHEDULES: dict[str, type[Schedule]] = {
     "exponential": ExponentialDecay,
     "cosine": CosineAnnealing,
 }
+"""The learning-rate schedules by name: step decay, exponential decay, cosine annealing."""

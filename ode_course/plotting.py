@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.animation import Animation, FuncAnimation
 from matplotlib.axes import Axes
 
+from ode_course import _validate
 from ode_course.autodiff import Value, topological_order
 from ode_course.landscapes import Landscape
 
@@ -56,6 +57,14 @@ def draw_graph(
     Raises:
         TypeError: ``root`` is not a Value.
     """
+    if not isinstance(root, Value):
+        _validate.fail(
+            "root",
+            "a Value (ode_course.autodiff.Value)",
+            type(root).__name__,
+            "draw the output of a computation on Values, e.g. draw_graph(Value(2.0) * Value(3.0))",
+            TypeError,
+        )
     order = topological_order(root)
     depth: dict[int, int] = {}
     for node in order:
@@ -139,16 +148,31 @@ def plot_decision_boundary(
         The axes drawn on.
 
     Raises:
-        ValueError: ``X`` is not (N, 2), ``y`` has a different length, or ``resolution`` < 2.
+        ValueError: ``X`` is not (N, 2), ``y`` has a different length, ``resolution`` < 2, or
+            ``margin`` is negative.
+        TypeError: ``predict`` is not callable, or ``resolution`` is not an integer.
     """
+    _validate.callable_(predict, "predict", fix="pass e.g. lambda grid: model(grid)[:, 1]")
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"X must have shape (N, 2); got {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},) to match X; got {y.shape}")
-    if resolution < 2:
-        raise ValueError(f"resolution must be at least 2; got {resolution}")
+    _validate.shape(
+        X,
+        "X",
+        "of shape (N, 2), one row per point",
+        X.ndim == 2 and X.shape[1] == 2,
+        fix="the decision boundary is drawn in 2-D: pass two features per point",
+    )
+    _validate.shape(
+        y,
+        "y",
+        f"of shape ({X.shape[0]},), one label per row of X",
+        y.shape == (X.shape[0],),
+        fix="pass the labels of the points in X, e.g. y.ravel()",
+    )
+    resolution = _validate.integer(
+        resolution, "resolution", minimum=2, fix="grid points per axis, e.g. resolution=100"
+    )
+    margin = _validate.non_negative(margin, "margin", fix="e.g. margin=0.5")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     (x0, y0), (x1, y1) = X.min(0) - margin, X.max(0) + margin
@@ -175,6 +199,38 @@ def plot_decision_boundary(
     return ax
 
 
+def _check_landscape(landscape: Landscape) -> None:
+    if not isinstance(landscape, Landscape):
+        _validate.fail(
+            "landscape",
+            "an ode_course.landscapes.Landscape",
+            type(landscape).__name__,
+            "pass one of LANDSCAPES, e.g. LANDSCAPES['rosenbrock']",
+            TypeError,
+        )
+
+
+def _check_paths(paths: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    if not isinstance(paths, Mapping):
+        _validate.fail(
+            "paths",
+            "a mapping from optimizer names to iterates",
+            type(paths).__name__,
+            "pass e.g. {'adam': run.path}",
+            TypeError,
+        )
+    arrays = {name: np.asarray(path) for name, path in paths.items()}
+    for name, path in arrays.items():
+        _validate.shape(
+            path,
+            f"paths[{name!r}]",
+            "of shape (n, 2), one (x, y) iterate per row",
+            path.ndim == 2 and path.shape[1] == 2,
+            fix="pass the iterates of one run, e.g. descend(...).path",
+        )
+    return arrays
+
+
 def plot_landscape(
     landscape: Landscape,
     ax: Axes | None = None,
@@ -196,18 +252,20 @@ def plot_landscape(
         The axes drawn on.
 
     Raises:
-        ValueError: a path is not of shape (n, 2).
+        TypeError: ``landscape`` is not a :class:`~ode_course.landscapes.Landscape`, or
+            ``levels`` or ``resolution`` is not an integer.
+        ValueError: a path is not of shape (n, 2), or ``levels`` < 1 or ``resolution`` < 2.
     """
+    _check_landscape(landscape)
+    levels = _validate.integer(levels, "levels", fix="the number of contour levels, e.g. 30")
+    paths = _check_paths(paths or {})
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4.5))
     X, Y, Z = landscape.grid(resolution)
     ax.contourf(X, Y, np.log1p(Z - landscape.f_min), levels=levels, cmap="Greys_r", alpha=0.8)
     for x, y in landscape.minima:
         ax.plot(x, y, marker="*", color="gold", markersize=14, markeredgecolor="k", zorder=5)
-    for name, path in (paths or {}).items():
-        path = np.asarray(path)
-        if path.ndim != 2 or path.shape[1] != 2:
-            raise ValueError(f"paths[{name!r}] must have shape (n, 2); got {path.shape}")
+    for name, path in paths.items():
         ax.plot(path[:, 0], path[:, 1], "-", lw=1.5, label=name)
     (x0, x1), (y0, y1) = landscape.bounds
     ax.set_xlim(x0, x1)
@@ -245,15 +303,19 @@ def animate_paths(
 
     Raises:
         ValueError: ``paths`` is empty, a path is not (n, 2), or ``frames`` < 1.
+        TypeError: ``landscape`` is not a Landscape, or ``frames`` is not an integer.
     """
+    _check_landscape(landscape)
     if not paths:
-        raise ValueError("paths must name at least one optimizer path")
-    if isinstance(frames, bool) or not isinstance(frames, int | np.integer) or frames < 1:
-        raise ValueError(f"frames must be a positive integer; got {frames!r}")
-    arrays = {name: np.asarray(p) for name, p in paths.items()}
-    for name, path in arrays.items():
-        if path.ndim != 2 or path.shape[1] != 2:
-            raise ValueError(f"paths[{name!r}] must have shape (n, 2); got {path.shape}")
+        _validate.fail(
+            "paths",
+            "a mapping that names at least one optimizer path",
+            "none",
+            "pass e.g. {'adam': descend(land, Adam(lr=0.1), steps=100).path}",
+        )
+    frames = _validate.integer(frames, "frames", fix="e.g. frames=50")
+    interval = _validate.integer(interval, "interval", fix="milliseconds per frame, e.g. 100")
+    arrays = _check_paths(paths)
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
     plot_landscape(landscape, ax, resolution=120)
     lines = {name: ax.plot([], [], "-", lw=1.8, label=name)[0] for name in arrays}
@@ -288,7 +350,13 @@ def animation_html(anim: Animation) -> str:
         TypeError: ``anim`` is not a matplotlib animation.
     """
     if not isinstance(anim, Animation):
-        raise TypeError(f"anim must be a matplotlib animation; got {type(anim).__name__}")
+        _validate.fail(
+            "anim",
+            "a matplotlib animation",
+            type(anim).__name__,
+            "pass what animate_paths returns",
+            TypeError,
+        )
     with matplotlib.rc_context({"animation.frame_format": "jpeg"}):
         html = anim.to_jshtml()
     return re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", html)

@@ -6,6 +6,8 @@ import random
 
 import numpy as np
 
+from ode_course import _validate
+
 __all__ = ["seed_everything"]
 
 
@@ -19,16 +21,15 @@ def seed_everything(seed: int) -> np.random.Generator:
         ``np.random.default_rng(seed)``, the generator new code should draw from.
 
     Raises:
-        ValueError: ``seed`` is not a non-negative integer.
+        TypeError: ``seed`` is not an integer.
+        ValueError: ``seed`` is negative.
 
     Example:
         >>> rng = seed_everything(0)
         >>> float(rng.random()) == float(np.random.default_rng(0).random())
         True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-    seed = int(seed)
+    seed = _validate.integer(seed, "seed", minimum=0, fix="pass a whole number such as seed=0")
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002  (legacy global state that older code reads)
     import torch  # imported here so that chapters without torch start faster

@@ -73,10 +73,22 @@ def test_tagged_solutions_and_solution_markdown_are_removed_and_nothing_else():
 
 
 def test_unmatched_solution_start_is_an_error():
-    with pytest.raises(ValueError, match="no matching"):
+    with pytest.raises(ValueError, match=r"notebook must be .*got a \{solution-start\} with no"):
         student_edition(notebook(md("````{solution-start} a\n````"), code("x = 1")))
-    with pytest.raises(ValueError, match="nbformat 4"):
-        student_edition({"cells": []})
+
+
+@pytest.mark.parametrize(
+    "bad,error,match",
+    [
+        ({"cells": []}, ValueError, r"notebook must be an nbformat 4 notebook.*got nbformat=None"),
+        ({"nbformat": 4}, ValueError, r"nbformat 4 notebook with a 'cells' list.*without 'cells'"),
+        ("nb.ipynb", TypeError, r"notebook must be a notebook as a dict; got str"),
+    ],
+)
+def test_a_bad_notebook_is_named_with_a_fix(bad, error, match):
+    with pytest.raises(error, match=match) as info:
+        student_edition(bad)
+    assert "Fix: " in str(info.value)
 
 
 def test_write_student_editions_never_touches_the_originals(tmp_path):
@@ -89,9 +101,9 @@ def test_write_student_editions_never_touches_the_originals(tmp_path):
     assert [p.name for p in written] == ["01_x.ipynb"]
     assert json.loads(written[0].read_text())["cells"] == []
     assert path.read_text() == before
-    with pytest.raises(ValueError, match="never overwrite"):
+    with pytest.raises(ValueError, match=r"dest must be .*never overwrite.*Fix: "):
         write_student_editions(src, src)
-    with pytest.raises(FileNotFoundError, match="no notebooks"):
+    with pytest.raises(FileNotFoundError, match=r"src must be .*no notebooks were found.*Fix: "):
         write_student_editions(tmp_path / "missing", tmp_path / "out")
 
 

@@ -103,25 +103,62 @@ def test_digits_per_class_split():
         digits_per_class((1, 1))
 
 
-def test_bad_input():
+@pytest.mark.parametrize(
+    "x0,kwargs,error,match",
+    [
+        ([np.nan, 1.0], {}, ValueError, r"x0 must be finite"),
+        ([[1.0, 2.0]], {}, ValueError, r"x0 must be a non-empty flat array; got shape \(1, 2\)"),
+        ([], {}, ValueError, r"x0 must be a non-empty flat array; got shape \(0,\)"),
+        (
+            [1.0, 1.0],
+            {"method": "Euler"},
+            ValueError,
+            r"method must be one of 'BDF', 'Radau', 'LSODA', 'RK45'; got method='Euler'",
+        ),
+        ([1.0, 1.0], {"gtol": 0}, ValueError, r"gtol must be positive; got gtol=0"),
+        ([1.0, 1.0], {"rtol": -1.0}, ValueError, r"rtol must be positive"),
+        ([1.0, 1.0], {"atol": 0.0}, ValueError, r"atol must be positive"),
+        ([1.0, 1.0], {"t_max": -5.0}, ValueError, r"t_max must be positive"),
+        ([1.0, 1.0], {"t_max": "1e8"}, TypeError, r"t_max must be a real number"),
+        ([1.0, 1.0], {"max_steps": 0}, ValueError, r"max_steps must be a positive integer"),
+        ([1.0, 1.0], {"max_steps": 1e3}, TypeError, r"max_steps must be an integer >= 1"),
+        (
+            [1.0, 1.0],
+            {"grad": lambda x: np.zeros(3)},
+            ValueError,
+            r"grad must be a function returning an array of shape \(2,\).*got shape \(3,\)",
+        ),
+        (
+            [1.0, 1.0],
+            {"grad": lambda x: np.array([np.inf, 0.0])},
+            FloatingPointError,
+            r"grad must be finite along the flow.*non-finite",
+        ),
+        ([1.0, 1.0], {"grad": None}, TypeError, r"grad must be callable"),
+        ([1.0, 1.0], {"fun": 3.0}, TypeError, r"fun must be callable"),
+    ],
+)
+def test_bad_input_is_named_with_a_fix(x0, kwargs, error, match):
     fun, grad = quadratic(np.eye(2))
-    with pytest.raises(ValueError, match="x0 must be finite"):
-        minimize(fun, grad, [np.nan, 1.0])
-    with pytest.raises(ValueError, match="non-empty flat array"):
-        minimize(fun, grad, [[1.0, 2.0]])
-    with pytest.raises(ValueError, match="unknown method 'Euler'; choose one of BDF, Radau"):
-        minimize(fun, grad, [1.0, 1.0], method="Euler")
-    for kwargs in ({"gtol": 0}, {"rtol": -1.0}, {"atol": 0.0}, {"t_max": -5.0}):
-        with pytest.raises(ValueError, match="must be a positive finite number"):
-            minimize(fun, grad, [1.0, 1.0], **kwargs)
-    with pytest.raises(ValueError, match=r"grad must return an array of shape \(2,\)"):
-        minimize(fun, lambda x: np.zeros(3), [1.0, 1.0])
-    with pytest.raises(FloatingPointError, match="non-finite"):
-        minimize(fun, lambda x: np.array([np.inf, 0.0]), [1.0, 1.0])
-    with pytest.raises(TypeError, match="callables"):
-        minimize(fun, None, [1.0, 1.0])
-    with pytest.raises(ValueError, match="max_steps must be a positive integer"):
-        minimize(fun, grad, [1.0, 1.0], max_steps=0)
+    fun, grad = kwargs.pop("fun", fun), kwargs.pop("grad", grad)
+    with pytest.raises(error, match=match) as info:
+        minimize(fun, grad, x0, **kwargs)
+    assert "Fix: " in str(info.value)
+
+
+def test_torch_objective_bad_input():
+    model = torch.nn.Linear(2, 1)
+    x, y = torch.ones(4, 2), torch.zeros(4, 1)
+    with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module.*Fix: "):
+        TorchObjective(lambda v: v, torch.nn.functional.mse_loss, x, y)
+    with pytest.raises(TypeError, match=r"loss_fn must be callable.*Fix: "):
+        TorchObjective(model, "mse", x, y)
+    obj = TorchObjective(model, torch.nn.functional.mse_loss, x, y)
+    with pytest.raises(ValueError, match=r"theta must be of shape \(3,\).*Fix: "):
+        obj.load(np.zeros(4))
+    frozen = torch.nn.Linear(2, 1).requires_grad_(False)
+    with pytest.raises(ValueError, match=r"model must be a model with parameters that require"):
+        TorchObjective(frozen, torch.nn.functional.mse_loss, x, y)
 
 
 def test_check_stability_limit(capsys):
@@ -137,3 +174,22 @@ def test_check_stability_limit(capsys):
     for match, attempt in slips.items():
         with pytest.raises(CheckFailed, match=match):
             check_stability_limit(attempt)
+
+
+def test_a_failing_solver_is_reported_with_a_fix(monkeypatch):
+    from scipy import integrate
+
+    class Failing:
+        def __init__(self, fun, t0, y0, t_bound, **options):
+            self.t, self.y, self.status = t0, y0, "running"
+
+        def step(self):
+            self.status = "failed"
+            return "Required step size is less than spacing between numbers."
+
+    monkeypatch.setattr(integrate, "RK45", Failing)
+    fun, grad = quadratic(np.eye(2))
+    with pytest.raises(
+        RuntimeError, match=r"method must be .*'RK45', which failed at t = 0.*Fix: "
+    ):
+        minimize(fun, grad, [1.0, 1.0], method="RK45")

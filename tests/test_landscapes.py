@@ -11,8 +11,10 @@ import torch
 
 from ode_course.landscapes import (
     LANDSCAPES,
+    Descent,
     Landscape,
     beale,
+    descend,
     goldstein_price,
     rosenbrock,
     six_hump_camel,
@@ -162,14 +164,48 @@ def test_registry_and_frozen():
 )
 @pytest.mark.parametrize("method", ["value", "gradient"])
 def test_bad_point_shapes(method, point, shape):
-    with pytest.raises(ValueError, match=rf"point must have shape \(2,\).*got shape {shape}"):
+    match = rf"point must be of shape \(2,\), one \(x, y\) pair; got shape {shape}\. Fix: "
+    with pytest.raises(ValueError, match=match):
         getattr(rosenbrock, method)(point)
 
 
-@pytest.mark.parametrize("n", [1, 0, 2.5, True])
-def test_bad_grid_size(n):
-    with pytest.raises(ValueError, match=r"n must be an integer >= 2"):
+@pytest.mark.parametrize(
+    "n,error", [(1, ValueError), (0, ValueError), (2.5, TypeError), (True, TypeError)]
+)
+def test_bad_grid_size(n, error):
+    with pytest.raises(error, match=r"n must be an integer >= 2; got .*Fix: "):
         beale.grid(n)
+
+
+def test_descend_runs_an_optimizer_and_stops_at_the_target():
+    from ode_course.optim import SGD
+
+    run = descend(rosenbrock, SGD(lr=1e-3), steps=10, tol=None)
+    assert isinstance(run, Descent) and run.path.shape == (11, 2) and run.iterations is None
+    start = descend(rosenbrock, SGD(lr=1e-3), steps=10, start=(1.0, 1.0))
+    assert start.iterations == 0 and start.path.shape == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"steps": 0}, ValueError, r"steps must be a positive integer; got steps=0"),
+        ({"steps": 10.0}, TypeError, r"steps must be an integer >= 1; got float"),
+        ({"tol": -1.0}, ValueError, r"tol must be >= 0; got tol=-1"),
+        ({"tol": "small"}, TypeError, r"tol must be a real number"),
+        ({"start": (1.0, 2.0, 3.0)}, ValueError, r"start must be of shape \(2,\)"),
+        ({"optimizer": "sgd"}, TypeError, r"optimizer must be an object with a step"),
+        ({"landscape": "rosenbrock"}, TypeError, r"landscape must be a Landscape; got str"),
+    ],
+)
+def test_descend_bad_arguments_are_named_with_a_fix(kwargs, error, match):
+    from ode_course.optim import SGD
+
+    landscape = kwargs.pop("landscape", rosenbrock)
+    optimizer = kwargs.pop("optimizer", SGD(lr=1e-3))
+    with pytest.raises(error, match=match) as info:
+        descend(landscape, optimizer, **{"steps": 10, **kwargs})
+    assert "Fix: " in str(info.value)
 
 
 def test_six_hump_camel_race_momentum_escapes_the_local_minimum():

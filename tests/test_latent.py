@@ -86,7 +86,7 @@ def test_gaussian_kl_matches_torch_distributions():
 
 
 def test_gaussian_kl_shape_error():
-    with pytest.raises(ValueError, match="mu_q and logvar_q must have the same shape"):
+    with pytest.raises(ValueError, match=r"logvar_q must be of the shape of mu_q.*Fix: "):
         gaussian_kl(torch.zeros(3), torch.zeros(2))
 
 
@@ -120,14 +120,17 @@ def test_masked_log_likelihood_matches_torch_and_ignores_masked_entries():
     "args,match",
     [
         ((torch.zeros(1, 2, 1), torch.zeros(1, 2, 2), torch.ones(1, 2, 1, dtype=torch.bool), 1.0),
-         "must have the same shape"),
+         r"mean must be of the shape \(B, T, D\) of x, \(1, 2, 1\); got shape \(1, 2, 2\)"),
+        ((torch.zeros(1, 2, 1), torch.zeros(1, 2, 1), torch.ones(1, 3, 1, dtype=torch.bool), 1.0),
+         r"mask must be of the shape \(B, T, D\) of x"),
         ((torch.zeros(1, 2, 1), torch.zeros(1, 2, 1), torch.ones(1, 2, 1, dtype=torch.bool), 0.0),
-         "std must be a positive number"),
+         "std must be positive; got std=0"),
     ],
 )  # fmt: skip
 def test_masked_log_likelihood_errors(args, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match) as info:
         masked_gaussian_log_likelihood(*args)
+    assert "Fix: " in str(info.value)
 
 
 def test_masked_mse_by_hand_and_errors():
@@ -135,9 +138,11 @@ def test_masked_mse_by_hand_and_errors():
     target = torch.tensor([[[0.0], [float("nan")], [3.0]]])
     mask = torch.tensor([[[True], [False], [True]]])
     assert masked_mse(prediction, target, mask).item() == pytest.approx((1 + 9) / 2)
-    with pytest.raises(ValueError, match="must have the same shape"):
+    with pytest.raises(ValueError, match=r"target must be of the shape of prediction.*Fix: "):
         masked_mse(prediction, target[:, :2], mask)
-    with pytest.raises(ValueError, match="selects no entry"):
+    with pytest.raises(ValueError, match=r"mask must be of the shape of prediction.*Fix: "):
+        masked_mse(prediction, target, mask[:, :2])
+    with pytest.raises(ValueError, match=r"mask must be True for at least one entry.*Fix: "):
         masked_mse(prediction, target, torch.zeros_like(mask))
 
 
@@ -354,46 +359,61 @@ def test_prediction_mse_is_the_mean_squared_error():
         prediction = model.predict(batch, times)
     want = ((prediction - torch.as_tensor(data.future_values)) ** 2).mean().item()
     assert prediction_mse(model, batch, times, data.future_values) == pytest.approx(want)
-    with pytest.raises(ValueError, match=r"targets must have shape \(B, M, D\)"):
+    with pytest.raises(ValueError, match=r"targets must be of shape \(B, M, D\).*Fix: "):
         prediction_mse(model, batch, times, data.future_values[:, :3])
 
 
 # ---------------------------------------------------------------------- errors
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,error,match",
     [
-        ({"encoder": "lstm"}, "encoder must be one of"),
-        ({"obs_std": 0.0}, "obs_std must be a positive number"),
-        ({"latent_dim": 0}, "latent_dim must be a positive integer"),
-        ({"step_size": -0.1}, "step_size must be a positive number"),
-        ({"hidden": 2.5}, "must be a positive integer"),
+        ({"encoder": "lstm"}, ValueError, "encoder must be one of 'gru', 'odernn'; got encoder="),
+        ({"obs_std": 0.0}, ValueError, "obs_std must be positive; got obs_std=0"),
+        ({"latent_dim": 0}, ValueError, "latent_dim must be a positive integer"),
+        ({"step_size": -0.1}, ValueError, "step_size must be positive; got step_size=-0.1"),
+        ({"step_size": "0.1"}, TypeError, "step_size must be a real number"),
+        ({"hidden": 2.5}, TypeError, "hidden must be an integer >= 1; got float 2.5"),
+        ({"backend": "scipy"}, ValueError, "backend must be one of .*got backend='scipy'"),
+        ({"method": "rk45"}, ValueError, "method must be one of .*got method='rk45'"),
+        (
+            {"method": "rk45", "encoder": "odernn", "backend": "ode_course"},
+            ValueError,
+            "method must be one of",
+        ),
     ],
 )
-def test_model_construction_errors(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_model_construction_errors(kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
         LatentODE(**kwargs)
+    assert "Fix: " in str(info.value)
 
 
 def test_module_construction_errors():
-    with pytest.raises(ValueError, match="dim must be a positive integer"):
+    with pytest.raises(ValueError, match=r"dim must be a positive integer.*Fix: "):
         LatentDynamics(0, 4)
-    with pytest.raises(ValueError, match="obs_dim must be a positive integer"):
+    with pytest.raises(ValueError, match=r"obs_dim must be a positive integer.*Fix: "):
         RNNBaseline(obs_dim=0)
-    with pytest.raises(ValueError, match="hidden must be a positive integer"):
+    with pytest.raises(ValueError, match=r"hidden must be a positive integer.*Fix: "):
         GRUEncoder(2, 2, hidden=-1)
+    with pytest.raises(ValueError, match=r"backend must be one of.*Fix: "):
+        ODERNNEncoder(2, 2, backend="torch")
+    with pytest.raises(ValueError, match=r"step_size must be positive.*Fix: "):
+        ODERNNEncoder(2, 2, step_size=0)
 
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_bad_batches(name):
     model, batch = MODELS[name](), uneven_batch()
     times = torch.tensor([4.0], dtype=F64)
-    with pytest.raises(TypeError, match="batch must be an IrregularBatch"):
+    with pytest.raises(TypeError, match=r"batch must be an IrregularBatch; got tuple. Fix: "):
         model.predict((batch.times, batch.values), times)
     one_feature = collate_series([[0.0]], [[1.0]])
-    with pytest.raises(ValueError, match="expects 2 features"):
+    with pytest.raises(ValueError, match=r"batch must be of 2 features .*obs_dim=1"):
         model.predict(one_feature, times)
     single = collate_series([[0.0]], [[[1.0, 2.0]]], dtype=torch.float32)
-    with pytest.raises(TypeError, match=r"model.to\(torch.float32\)"):
+    with pytest.raises(
+        TypeError, match=r"batch must be of the model's dtype.*model.to\(torch.float32\)"
+    ):
         model.predict(single, times.float())
 
 
@@ -401,46 +421,129 @@ def test_bad_batches(name):
 @pytest.mark.parametrize(
     "times,kwargs,error,match",
     [
-        ([4.0, 3.0], {}, ValueError, "times must be strictly increasing"),
+        ([4.0, 3.0], {}, ValueError, r"times must be strictly increasing; got times\[1\]=3"),
         ([4.0, 4.0], {}, ValueError, "times must be strictly increasing"),
-        ([-1.0, 4.0], {}, ValueError, "must not precede t0"),
-        ([4.0], {"t0": 0.5}, ValueError, "no later than the first observation"),
-        ([4.0], {"t0": float("nan")}, ValueError, "t0, the time of the latent initial state"),
-        ([[4.0]], {}, ValueError, "non-empty 1-D tensor"),
-        ([], {}, ValueError, "non-empty 1-D tensor"),
+        ([-1.0, 4.0], {}, ValueError, "times must be no earlier than t0=0"),
+        ([4.0], {"t0": 0.5}, ValueError, "t0 must be .*no later than the first observation"),
+        ([4.0], {"t0": float("nan")}, ValueError, "t0 must be finite"),
+        ([4.0], {"t0": "0"}, TypeError, "t0 must be a real number"),
+        ([[4.0]], {}, ValueError, "times must be a non-empty 1-D tensor"),
+        ([], {}, ValueError, "times must be a non-empty 1-D tensor"),
     ],
 )
 def test_bad_query_times(name, times, kwargs, error, match):
     model = MODELS[name]()
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=match) as info:
         model.predict(uneven_batch(), torch.tensor(times, dtype=F64), **kwargs)
+    assert "Fix: " in str(info.value)
 
 
-def test_query_times_of_another_dtype():
-    with pytest.raises(TypeError, match=r"times must be torch\.float64"):
+def test_query_times_of_another_dtype_or_type():
+    with pytest.raises(TypeError, match=r"times must be torch\.float64 like the batch.*Fix: "):
         latent_model().predict(uneven_batch(), torch.tensor([4.0]))
+    with pytest.raises(TypeError, match=r"times must be a torch\.Tensor.*Fix: "):
+        latent_model().predict(uneven_batch(), [4.0])
 
 
 def test_bad_eps():
-    with pytest.raises(ValueError, match=r"eps must have shape \(B, L\)"):
+    with pytest.raises(ValueError, match=r"eps must be of shape \(B, L\).*Fix: "):
         latent_model().elbo(uneven_batch(), eps=torch.zeros(3, 2, dtype=F64))
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,error,match",
     [
-        ({"iterations": 0}, "iterations must be a positive integer"),
-        ({"iterations": 2, "lr": 0}, "lr must be a positive number"),
-        ({"iterations": 2, "batch_size": 0}, "batch_size must be a positive integer"),
-        ({"iterations": 2, "decay_fraction": 1.5}, r"decay_fraction must be a number in \[0, 1\]"),
-        ({"iterations": 2, "kl_warmup": -1}, "kl_warmup must be an integer >= 0"),
+        ({"iterations": 0}, ValueError, "iterations must be a positive integer"),
+        ({"iterations": 2.0}, TypeError, "iterations must be an integer >= 1; got float"),
+        ({"iterations": 2, "lr": 0}, ValueError, "lr must be positive; got lr=0"),
+        ({"iterations": 2, "batch_size": 0}, ValueError, "batch_size must be a positive integer"),
+        (
+            {"iterations": 2, "decay_fraction": 1.5},
+            ValueError,
+            r"decay_fraction must be in \[0, 1\]; got decay_fraction=1.5",
+        ),
+        ({"iterations": 2, "kl_warmup": -1}, ValueError, "kl_warmup must be an integer >= 0"),
     ],
 )
-def test_fit_series_errors(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_fit_series_errors(kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
         fit_series(latent_model(), uneven_batch(), **kwargs)
+    assert "Fix: " in str(info.value)
 
 
 def test_kl_warmup_needs_a_kl_term():
-    with pytest.raises(ValueError, match="RNNBaseline has none"):
+    with pytest.raises(ValueError, match=r"kl_warmup must be 0 .*RNNBaseline, which has none"):
         fit_series(MODELS["rnn"](), uneven_batch(), iterations=2, kl_warmup=5)
+
+
+# ---------------------------------------------------------------------- backends and NFE
+def _elbo_and_gradients(model: LatentODE, batch: IrregularBatch):
+    eps = torch.randn(batch.n_series, model.latent_dim, generator=torch.Generator().manual_seed(3))
+    model.zero_grad()
+    terms = model.elbo(batch, eps=eps.to(F64))
+    terms.elbo.sum().backward()
+    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    return terms.elbo.detach(), grads
+
+
+@pytest.mark.parametrize("encoder", ["gru", "odernn"])
+def test_the_adjoint_backend_gives_the_same_elbo_and_gradients(encoder):
+    batch = uneven_batch()
+    results = {}
+    for backend in ("ode_course", "adjoint"):
+        model = latent_model(encoder, method="rk4", step_size=0.05, backend=backend)
+        assert model.backend == backend
+        results[backend] = _elbo_and_gradients(model, batch)
+    (elbo_ours, ours), (elbo_adjoint, adjoint) = results["ode_course"], results["adjoint"]
+    torch.testing.assert_close(elbo_adjoint, elbo_ours, rtol=1e-6, atol=1e-10)
+    assert ours.keys() == adjoint.keys() and "dynamics.net.0.weight" in ours
+    for name in ours:
+        torch.testing.assert_close(adjoint[name], ours[name], rtol=1e-6, atol=1e-9, msg=name)
+
+
+def test_the_torchdiffeq_backend_gives_the_same_predictions():
+    batch, times = uneven_batch(), torch.tensor([0.5, 4.0], dtype=F64)
+    ours = latent_model("odernn", method="rk4", step_size=0.25)
+    theirs = latent_model("odernn", method="rk4", step_size=0.25, backend="torchdiffeq")
+    with torch.no_grad():
+        torch.testing.assert_close(theirs.predict(batch, times), ours.predict(batch, times))
+    assert theirs.nfe == ours.nfe > 0 and theirs.encoder.nfe == ours.encoder.nfe > 0
+
+
+def test_model_nfe_is_the_cost_of_the_latest_latent_solve():
+    model, batch = latent_model(), uneven_batch()  # midpoint, step 0.25
+    assert model.nfe == 0
+    model.elbo(batch)  # the union of times runs from 0 to 3 with 8 stops: 12 steps of 2
+    assert model.nfe == model.dynamics.nfe == 24
+    with torch.no_grad():
+        model.predict(batch, torch.tensor([1.0], dtype=F64))  # 0 → 1: 4 steps
+    assert (model.nfe, model.dynamics.nfe) == (8, 32)  # one solve; the field counts them all
+    model.dynamics.nfe = 0  # the field's counter is still the one a notebook resets
+    model.elbo(batch)
+    assert model.dynamics.nfe == model.nfe == 24
+
+
+def test_encoder_nfe_counts_every_solve_of_its_latest_pass():
+    encoder = ODERNNEncoder(2, 3, 8, method="rk4", step_size=0.25).double()
+    assert encoder.nfe == 0
+    encoder(uneven_batch())
+    # reading back over the union of times 3, 2.5, 2, 1.25, 1, 0.75, 0.5, 0.25, 0, with
+    # steps of at most 0.25: 2 + 2 + 3 + 1 + 1 + 1 + 1 + 1 = 12 steps of 4 evaluations
+    assert encoder.nfe == encoder.dynamics.nfe == 48
+    encoder(uneven_batch())
+    assert (encoder.nfe, encoder.dynamics.nfe) == (48, 96)
+
+
+def test_the_adjoint_backward_pass_adds_to_model_nfe():
+    model = latent_model(backend="adjoint")
+    terms = model.elbo(uneven_batch())
+    assert model.nfe == 24
+    terms.elbo.sum().backward()
+    assert model.nfe > 24
+
+
+def test_counting_leaves_the_state_dict_unchanged():
+    model = latent_model("odernn")
+    keys = list(model.state_dict())
+    model.elbo(uneven_batch())
+    assert list(model.state_dict()) == keys

@@ -67,8 +67,13 @@ def test_saved_activations_of_backprop_are_counted():
 
 
 def test_fn_must_be_callable():
-    with pytest.raises(TypeError, match=r"fn must be callable; got int"):
+    with pytest.raises(TypeError, match=r"fn must be callable; got int 3\. Fix: pass the function"):
         peak_memory(3)
+
+
+def test_activation_memory_needs_a_module():
+    with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module; got function.*Fix: "):
+        activation_memory(lambda x: x, torch.zeros(2))
 
 
 # ---------------------------------------------------------------------- the claim of Chapter 6

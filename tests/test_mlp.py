@@ -1,4 +1,5 @@
-"""Tests for ode_course.mlp: every layer's backward pass against torch autograd in float64."""
+"""Tests for ode_course.mlp: every layer's backward pass against torch autograd in float64,
+bad input named with a fix, and the deprecated name ``Layer`` of :class:`Module`."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+import ode_course
+from ode_course import mlp
 from ode_course.autodiff import numerical_gradient, relative_error
 from ode_course.data import load_digits, xor
 from ode_course.mlp import (
     Linear,
+    Module,
     ReLU,
     Sequential,
     Sigmoid,
@@ -175,47 +179,151 @@ def test_load_digits_split_is_fixed_stratified_and_scaled():
 
 
 # ---------------------------------------------------------------------- bad input
-def test_labels_out_of_range_name_the_fix():
-    with pytest.raises(ValueError, match=r"labels must lie in 0..2 for 3 classes.*Fix"):
-        SoftmaxCrossEntropy()(np.zeros((2, 3)), np.array([0, 3]))
-    with pytest.raises(ValueError, match="labels must be integer class indices"):
-        SoftmaxCrossEntropy()(np.zeros((2, 3)), np.array([0.0, 1.0]))
-    with pytest.raises(ValueError, match=r"labels must have shape \(2,\)"):
-        SoftmaxCrossEntropy()(np.zeros((2, 3)), np.array([0, 1, 2]))
-    with pytest.raises(ValueError, match="labels must lie in"):
-        confusion_matrix(np.array([0, 5]), np.array([0, 1]), 3)
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (
+            lambda: SoftmaxCrossEntropy()(np.zeros((2, 3)), np.array([0, 3])),
+            ValueError,
+            r"labels must be in 0..2 for 3 classes; got values from 0 to 3",
+        ),
+        (
+            lambda: SoftmaxCrossEntropy()(np.zeros((2, 3)), np.array([0.0, 1.0])),
+            ValueError,
+            r"labels must be integer class indices; got dtype float64",
+        ),
+        (
+            lambda: SoftmaxCrossEntropy()(np.zeros((2, 3)), np.array([0, 1, 2])),
+            ValueError,
+            r"labels must be of shape \(2,\)",
+        ),
+        (
+            lambda: confusion_matrix(np.array([0, 5]), np.array([0, 1]), 3),
+            ValueError,
+            r"labels must be in 0..2",
+        ),
+        (
+            lambda: confusion_matrix(np.array([0, 1]), np.array([0, 4]), 3),
+            ValueError,
+            r"predictions must be in 0..2",
+        ),
+        (
+            lambda: confusion_matrix(np.array([0, 1]), np.array([0, 1]), 2.0),
+            TypeError,
+            r"n_classes must be an integer >= 1",
+        ),
+        (
+            lambda: accuracy(np.zeros(3), np.array([0, 1, 2])),
+            ValueError,
+            r"logits must be a 2-D batch",
+        ),
+    ],
+)
+def test_bad_labels_and_logits_are_named_with_a_fix(call, error, match):
+    with pytest.raises(error, match=match) as info:
+        call()
+    assert "Fix: " in str(info.value)
 
 
-def test_shape_errors():
-    layer = Linear(3, 2)
-    with pytest.raises(ValueError, match=r"x must have 3 features.*\(4, 5\)"):
-        layer(np.zeros((4, 5)))
-    with pytest.raises(ValueError, match="2-D batch"):
-        layer(np.zeros(3))
-    with pytest.raises(ValueError, match="n_out must be a positive integer"):
-        Linear(3, 0)
-    with pytest.raises(ValueError, match="init must be 'he' or 'xavier'"):
-        Linear(3, 2, init="lecun")
-    with pytest.raises(TypeError, match=r"layers\[1\] must be a Layer"):
-        Sequential(Linear(2, 2), np.tanh)
-    with pytest.raises(RuntimeError, match="backward called before forward"):
-        Linear(2, 2).backward(np.zeros((1, 2)))
-    with pytest.raises(RuntimeError, match="before forward"):
-        SoftmaxCrossEntropy().backward()
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (
+            lambda: Linear(3, 2)(np.zeros((4, 5))),
+            ValueError,
+            r"x must be a batch of 3 features \(columns\), shape \(N, 3\); got shape \(4, 5\)",
+        ),
+        (lambda: Linear(3, 2)(np.zeros(3)), ValueError, r"x must be a 2-D batch"),
+        (lambda: Linear(3, 0), ValueError, r"n_out must be a positive integer; got n_out=0"),
+        (lambda: Linear(2.0, 3), TypeError, r"n_in must be an integer >= 1; got float"),
+        (lambda: Linear(True, 3), TypeError, r"n_in must be an integer"),
+        (
+            lambda: Linear(3, 2, init="lecun"),
+            ValueError,
+            r"init must be one of 'he', 'xavier'; got init='lecun'",
+        ),
+        (
+            lambda: Sequential(Linear(2, 2), np.tanh),
+            TypeError,
+            r"layers\[1\] must be an ode_course\.mlp\.Module",
+        ),
+        (lambda: Sequential(ReLU), TypeError, r"layers\[0\] must be .*got type"),
+        (
+            lambda: Linear(2, 2).backward(np.zeros((1, 2))),
+            RuntimeError,
+            r"Linear\.backward must be called after forward",
+        ),
+        (
+            lambda: Tanh().backward(np.zeros((1, 2))),
+            RuntimeError,
+            r"Tanh\.backward must be called after forward",
+        ),
+        (
+            lambda: SoftmaxCrossEntropy().backward(),
+            RuntimeError,
+            r"SoftmaxCrossEntropy\.backward must be called after forward",
+        ),
+        (
+            lambda: Module()(np.zeros((1, 2))),
+            NotImplementedError,
+            r"Module\.forward must be defined by the subclass",
+        ),
+        (
+            lambda: Module().backward(np.zeros((1, 2))),
+            NotImplementedError,
+            r"Module\.backward must be defined by the subclass",
+        ),
+    ],
+)
+def test_shape_and_layer_errors_are_named_with_a_fix(call, error, match):
+    with pytest.raises(error, match=match) as info:
+        call()
+    assert "Fix: " in str(info.value)
 
 
-def test_fit_bad_arguments():
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"epochs": 0}, ValueError, "epochs must be a positive integer; got epochs=0"),
+        ({"epochs": 1.5}, TypeError, "epochs must be an integer >= 1; got float"),
+        ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
+        ({"n": 3}, ValueError, r"y must be one label per row of x \(4 rows\); got 3 labels"),
+        ({"optimizer": object()}, TypeError, r"optimizer must be an object with a step\(params"),
+        ({"model": Linear}, TypeError, r"model must be an ode_course\.mlp\.Module"),
+    ],
+)
+def test_fit_bad_arguments_are_named_with_a_fix(kwargs, error, match):
     x, y = xor()
-    model = Sequential(Linear(2, 2))
-    with pytest.raises(ValueError, match="epochs must be a positive integer"):
-        fit(model, x, y, PlainSGD(0.1), epochs=0)
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
-        fit(model, x, y, PlainSGD(0.1), epochs=1, batch_size=0)
-    with pytest.raises(ValueError, match="x has 4 rows but y has 3 labels"):
-        fit(model, x, y[:3], PlainSGD(0.1), epochs=1)
-    with pytest.raises(TypeError, match="optimizer must have a step"):
-        fit(model, x, y, object(), epochs=1)
+    model = kwargs.pop("model", Sequential(Linear(2, 2)))
+    optimizer = kwargs.pop("optimizer", PlainSGD(0.1))
+    y = y[: kwargs.pop("n", len(y))]
+    with pytest.raises(error, match=match) as info:
+        fit(model, x, y, optimizer, **{"epochs": 1, **kwargs})
+    assert "Fix: " in str(info.value)
+
+
+def test_load_digits_bad_fractions():
     with pytest.raises(ValueError, match="val_fraction must be in"):
         load_digits(val_fraction=0.0)
     with pytest.raises(ValueError, match="must be < 1"):
         load_digits(val_fraction=0.5, test_fraction=0.5)
+
+
+# ---------------------------------------------------------------------- the name Module
+def test_every_layer_and_sequential_is_a_module():
+    for layer in (Linear(2, 2), ReLU(), Tanh(), Sigmoid(), Sequential(ReLU())):
+        assert isinstance(layer, Module)
+    assert "Module" in mlp.__all__ and "Layer" not in mlp.__all__
+    assert ode_course.Module is Module
+    assert ode_course.Layer is ode_course.scalar_nn.Layer  # the scalar MLP's layer
+
+
+def test_the_old_name_layer_still_works_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match=r"ode_course\.mlp\.Layer is deprecated.*Module"):
+        old = mlp.Layer
+    assert old is Module
+    with pytest.warns(DeprecationWarning):
+        from ode_course.mlp import Layer
+    assert Layer is Module
+    with pytest.raises(AttributeError, match=r"no attribute 'Layr'.*Fix: "):
+        mlp.Layr  # noqa: B018

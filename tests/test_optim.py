@@ -23,6 +23,7 @@ from ode_course.optim import (
     Nesterov,
     Optimizer,
     RMSprop,
+    Schedule,
     StepDecay,
 )
 
@@ -355,8 +356,9 @@ def test_adam_first_step_is_lr_times_sign_of_gradient(g, beta1, beta2, lr):
         (lambda: Nesterov(lr=0.1, momentum=1.5), ValueError, r"momentum must be in \[0, 1\)"),
         (lambda: Adam(betas=(0.9, 1.0)), ValueError, r"betas\[1\] must be in \[0, 1\)"),
         (lambda: Adam(betas=(-0.1, 0.999)), ValueError, r"betas\[0\] must be in \[0, 1\)"),
-        (lambda: Adam(betas=(0.9,)), ValueError, r"betas must be a pair"),
+        (lambda: Adam(betas=(0.9,)), ValueError, r"betas must be a pair \(β₁, β₂\); got betas="),
         (lambda: Adam(betas=0.9), ValueError, r"betas must be a pair"),
+        (lambda: Adam(betas=(0.9, "0.999")), TypeError, r"betas\[1\] must be a real number"),
         (lambda: RMSprop(alpha=1.0), ValueError, r"alpha must be in \[0, 1\)"),
         (lambda: RMSprop(alpha=-0.5), ValueError, r"alpha must be in \[0, 1\)"),
         (lambda: Adagrad(eps=0.0), ValueError, r"eps must be positive"),
@@ -364,19 +366,24 @@ def test_adam_first_step_is_lr_times_sign_of_gradient(g, beta1, beta2, lr):
         (lambda: Adam(eps=0.0), ValueError, r"eps must be positive"),
         (lambda: StepDecay(lr0=0.0, step_size=5), ValueError, r"lr0 must be positive"),
         (lambda: StepDecay(0.1, step_size=0), ValueError, r"step_size must be a positive int"),
-        (lambda: StepDecay(0.1, step_size=2.5), ValueError, r"step_size must be a positive int"),
+        (lambda: StepDecay(0.1, step_size=2.5), TypeError, r"step_size must be an integer >= 1"),
         (lambda: StepDecay(0.1, 5, gamma=0.0), ValueError, r"gamma must be in \(0, 1\]"),
         (lambda: ExponentialDecay(0.1, gamma=1.5), ValueError, r"gamma must be in \(0, 1\]"),
         (lambda: CosineAnnealing(0.1, t_max=0), ValueError, r"t_max must be a positive integer"),
         (lambda: CosineAnnealing(0.1, 10, eta_min=-0.1), ValueError, r"eta_min must be in"),
-        (lambda: CosineAnnealing(0.1, 10, eta_min=0.2), ValueError, r"eta_min must be in"),
-        (lambda: StepDecay(0.1, 5)(-1), ValueError, r"step must be a non-negative integer"),
-        (lambda: ExponentialDecay(0.1, 0.9)(1.5), ValueError, r"step must be a non-negative"),
+        (
+            lambda: CosineAnnealing(0.1, 10, eta_min=0.2),
+            ValueError,
+            r"eta_min must be in \[0, 0\.1\]; got eta_min=0\.2",
+        ),
+        (lambda: StepDecay(0.1, 5)(-1), ValueError, r"step must be an integer >= 0; got step=-1"),
+        (lambda: ExponentialDecay(0.1, 0.9)(1.5), TypeError, r"step must be an integer >= 0"),
     ],
 )
 def test_bad_hyperparameters(make, error, match):
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=match) as info:
         make()
+    assert "Fix: " in str(info.value)
 
 
 def test_lr_setter_validates_but_allows_zero():
@@ -384,9 +391,9 @@ def test_lr_setter_validates_but_allows_zero():
     opt.lr = 0.0  # a schedule may anneal to eta_min = 0
     opt.lr = np.float64(0.05)
     assert opt.lr == 0.05 and isinstance(opt.lr, float)
-    with pytest.raises(ValueError, match=r"lr must be >= 0"):
+    with pytest.raises(ValueError, match=r"lr must be >= 0; got lr=-0.1\. Fix: check the schedule"):
         opt.lr = -0.1
-    with pytest.raises(ValueError, match=r"lr must be finite"):
+    with pytest.raises(ValueError, match=r"lr must be finite.*Fix: "):
         opt.lr = math.nan
 
 
@@ -399,27 +406,33 @@ A, B = np.ones(3), np.ones((2, 3))
         ((A, B), [A, B], TypeError, r"params must be a list of numpy arrays; got tuple"),
         (A, [A], TypeError, r"params must be a list.*got ndarray.*opt.step\(\[theta\], \[g\]\)"),
         ([A], A, TypeError, r"grads must be a list of numpy arrays; got ndarray"),
-        ([A, B], [A], ValueError, r"params has 2 arrays but grads has 1"),
+        (
+            [A, B],
+            [A],
+            ValueError,
+            r"grads must be one gradient per parameter \(params has 2 arrays\); got 1 arrays",
+        ),
         (
             [A, B],
             [A, np.ones(3)],
             ValueError,
-            r"grads\[1\] has shape \(3,\) but params\[1\] has shape \(2, 3\)",
+            r"grads\[1\] must be of the shape of params\[1\], \(2, 3\); got shape \(3,\)",
         ),
         ([1.0], [1.0], TypeError, r"params\[0\] must be a numpy array; got float"),
         (
             [A, np.array([1, 2], dtype=np.int64)],
             [A, np.ones(2)],
             TypeError,
-            r"params\[1\] has dtype int64.*floating-point.*astype\(float\)",
+            r"params\[1\] must be a floating-point array.*got dtype int64.*astype\(float\)",
         ),
     ],
 )
 @pytest.mark.parametrize("name", ["sgd", "adam"])
 def test_bad_step_inputs(name, params, grads, error, match):
     opt = OPTIMIZERS[name](lr=0.1)
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=match) as info:
         opt.step(params, grads)
+    assert "Fix: " in str(info.value)
     np.testing.assert_array_equal(A, 1.0)  # nothing was updated before the error
     assert opt.t == 0 and opt.state == []
 
@@ -429,8 +442,22 @@ def test_parameters_that_change_between_steps(name):
     opt = OPTIMIZERS[name](lr=0.1)
     a, b = np.ones(3), np.ones((2, 2))
     opt.step([a, b], [a, b])
-    with pytest.raises(ValueError, match=r"created for 2 parameters.*create a new optimizer"):
+    with pytest.raises(ValueError, match=r"params must be the 2 parameters.*Fix: create a new"):
         opt.step([a], [a])
     with pytest.raises(ValueError, match=r"shapes \[\(3,\), \(2, 2\)\].*got 2 with shapes"):
         opt.step([a, np.ones(4)], [a, np.ones(4)])
     assert opt.t == 1
+
+
+def test_the_base_classes_say_what_a_subclass_must_define():
+    class Half(Optimizer):
+        pass
+
+    with pytest.raises(NotImplementedError, match=r"Half\._update.*must be defined.*Fix: "):
+        Half(lr=0.1).step([np.ones(2)], [np.ones(2)])
+
+    class Flat(Schedule):
+        pass
+
+    with pytest.raises(NotImplementedError, match=r"Flat\._lr.*must be defined.*Fix: "):
+        Flat(lr0=0.1)(0)

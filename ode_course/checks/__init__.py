@@ -1,0 +1,66 @@
+"""Check functions for the exercises: each prints a verdict, or raises :class:`CheckFailed`.
+
+A learner passes their answer (a number, or the function they wrote) to the chapter's check.
+A right answer prints ``Correct: …``; a wrong one raises :class:`CheckFailed` with a message that
+says what is wrong and how to look for the fix, naming the typical mistake when it recognises
+one. The package reads in one file per chapter, over one shared harness:
+
+- ``harness.py``: :class:`CheckFailed`, the verdicts, running the learner's code, and matching a
+  wrong answer against a check's table of typical mistakes;
+- ``chain_rule.py`` (Chapter 1): :func:`check_path_sum`, :func:`check_softplus`;
+- ``backprop.py`` (Chapter 2): :func:`check_sigmoid_backward`,
+  :func:`check_softmax_cross_entropy_grad`;
+- ``optimizers.py`` (Chapter 3): :func:`check_momentum_step`, :func:`check_adam_bias_correction`;
+- ``gradient_flow.py`` (Chapter 4): :func:`check_stability_limit`;
+- ``neural_ode.py`` (Chapter 5): :func:`check_rk4_step`, :func:`check_rk4_nfe`,
+  :func:`check_odefunc_parameters`;
+- ``adjoint.py`` (Chapter 6): :func:`check_augmented_dynamics`, :func:`check_saved_bytes`;
+- ``cnf.py`` (Chapter 7): :func:`check_hutchinson`;
+- ``latent_ode.py`` (Chapter 8): :func:`check_gaussian_kl`, :func:`check_masked_log_likelihood`.
+
+Example:
+    >>> check_rk4_nfe(16)
+    Correct: 4 steps of 4 stages each, 16 evaluations of f.
+    >>> try:
+    ...     check_path_sum(2.0, 6.0)
+    ... except CheckFailed as verdict:
+    ...     print(verdict)  # doctest: +ELLIPSIS
+    ∂e/∂a = 2 is not right. a reaches e by one path, a → c → e: multiply ∂c/∂a (= 1) by ...
+"""
+
+from __future__ import annotations
+
+from ode_course.checks import (
+    adjoint,
+    backprop,
+    chain_rule,
+    cnf,
+    gradient_flow,
+    harness,
+    latent_ode,
+    neural_ode,
+    optimizers,
+)
+from ode_course.checks.adjoint import check_augmented_dynamics, check_saved_bytes
+from ode_course.checks.backprop import check_sigmoid_backward, check_softmax_cross_entropy_grad
+from ode_course.checks.chain_rule import check_path_sum, check_softplus
+from ode_course.checks.cnf import check_hutchinson
+from ode_course.checks.gradient_flow import check_stability_limit
+from ode_course.checks.harness import CheckFailed
+from ode_course.checks.latent_ode import check_gaussian_kl, check_masked_log_likelihood
+from ode_course.checks.neural_ode import check_odefunc_parameters, check_rk4_nfe, check_rk4_step
+from ode_course.checks.optimizers import check_adam_bias_correction, check_momentum_step
+
+__all__ = sorted(
+    {
+        *harness.__all__,
+        *chain_rule.__all__,
+        *backprop.__all__,
+        *optimizers.__all__,
+        *gradient_flow.__all__,
+        *neural_ode.__all__,
+        *adjoint.__all__,
+        *cnf.__all__,
+        *latent_ode.__all__,
+    }
+)

@@ -1,0 +1,223 @@
+"""Chapter 6 (the adjoint): the augmented dynamics, and the memory that backprop saves per step."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch.autograd.functional import jacobian
+from torch.func import functional_call
+
+from ode_course.checks.harness import (
+    CheckFailed,
+    call,
+    close,
+    max_error,
+    name_the_mistake,
+    number_result,
+    passed,
+    returned,
+)
+
+__all__ = ["check_augmented_dynamics", "check_saved_bytes"]
+
+Dynamics = tuple[torch.Tensor, torch.Tensor, Sequence[torch.Tensor]]
+
+
+class _Field(torch.nn.Module):
+    """f(t, z) = (1 + t) · W₂ tanh(W₁ z + b₁): small, with a non-symmetric Jacobian."""
+
+    def __init__(self, generator: torch.Generator) -> None:
+        super().__init__()
+        self.w1 = torch.nn.Parameter(torch.randn(4, 2, generator=generator, dtype=torch.float64))
+        self.b1 = torch.nn.Parameter(torch.randn(4, generator=generator, dtype=torch.float64))
+        self.w2 = torch.nn.Parameter(torch.randn(2, 4, generator=generator, dtype=torch.float64))
+
+    def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return (1 + t) * torch.tanh(z @ self.w1.T + self.b1) @ self.w2.T
+
+
+def _adjoint_test_problem() -> tuple[_Field, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The field, a time t, a batch of states z (3, 2) and adjoints a (3, 2), always the same."""
+    generator = torch.Generator().manual_seed(6)
+    z = torch.randn(3, 2, generator=generator, dtype=torch.float64)
+    a = torch.randn(3, 2, generator=generator, dtype=torch.float64)
+    field = _Field(generator)  # drawn after z and a: the numbers the messages were written for
+    return field, torch.tensor(0.3, dtype=torch.float64), z, a
+
+
+def _close(x: torch.Tensor, y: torch.Tensor) -> bool:
+    return torch.allclose(x, y, rtol=1e-8, atol=1e-10)
+
+
+def _as_tensor(x: Any, shape: torch.Size, what: str) -> torch.Tensor:
+    """``x`` detached, if it is a tensor of shape ``shape``; a Jacobian gets its own hint."""
+    if not isinstance(x, torch.Tensor):
+        raise CheckFailed(f"{what} must be a tensor of shape {tuple(shape)}; got {x!r:.60}.")
+    if x.shape != shape:
+        raise CheckFailed(
+            f"{what} has shape {tuple(x.shape)}; expected {tuple(shape)}. "
+            + (
+                "A product aᵀ J is a vector shaped like z (or θ), not a Jacobian matrix: "
+                "use torch.autograd.grad(f, z, grad_outputs=a) instead of building J."
+                if x.numel() > math.prod(shape)
+                else ""
+            )
+        )
+    return x.detach()
+
+
+def check_augmented_dynamics(
+    augmented_dynamics: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], Any],
+) -> None:
+    """``augmented_dynamics(func, t, z, a)`` returns (f, −aᵀ ∂f/∂z, −aᵀ ∂f/∂θ).
+
+    ``func`` is a ``torch.nn.Module`` called as ``func(t, z)``; ``z`` and the adjoint ``a`` have
+    the shape (B, D) of a batch of states. The result is a tuple ``(dz, da, dtheta)``: ``dz`` and
+    ``da`` shaped like ``z``, and ``dtheta`` a list with one tensor per parameter of ``func``
+    (in the order of ``func.parameters()``), shaped like it. The check compares them with
+    products of explicit Jacobians computed by ``torch.autograd.functional.jacobian``.
+
+    Args:
+        augmented_dynamics: the learner's right-hand side of the adjoint system.
+
+    Raises:
+        CheckFailed: a result is missing, has the wrong shape or the wrong values; the message
+            names the likely slip (a sign, a transposed Jacobian, a missing parameter).
+
+    Example:
+        >>> def augmented_dynamics(func, t, z, a):
+        ...     z = z.detach().requires_grad_()
+        ...     dz = func(t, z)
+        ...     grads = torch.autograd.grad(dz, (z, *func.parameters()), grad_outputs=-a)
+        ...     return dz.detach(), grads[0], list(grads[1:])
+        >>> check_augmented_dynamics(augmented_dynamics)
+        Correct: f, −aᵀ∂f/∂z and −aᵀ∂f/∂θ match products with explicit Jacobians.
+    """
+    func, t, z, a = _adjoint_test_problem()
+    names = [name for name, _ in func.named_parameters()]
+    params = [p.detach() for p in func.parameters()]
+    out = call(augmented_dynamics, "augmented_dynamics", func, t, z.clone(), a.clone())
+    out = returned(out, "augmented_dynamics")
+    if not isinstance(out, tuple | list) or len(out) != 3:
+        raise CheckFailed(
+            "augmented_dynamics must return three things, (dz, da, dtheta): dz/dt = f(t, z), "
+            "da/dt = −aᵀ ∂f/∂z and d(dL/dθ)/dt = −aᵀ ∂f/∂θ."
+        )
+    dz, da, dtheta = out
+    with torch.no_grad():
+        want_dz = func(t, z)
+    jac_z = jacobian(lambda z_: func(t, z_), z).reshape(z.numel(), z.numel())
+    want_da = -(a.reshape(-1) @ jac_z).reshape(z.shape)
+    want_dtheta = []
+    for name, p in zip(names, params, strict=True):
+
+        def f_of_p(p_: torch.Tensor, name: str = name) -> torch.Tensor:
+            return functional_call(func, {name: p_}, (t, z))
+
+        jac_p = jacobian(f_of_p, p).reshape(z.numel(), p.numel())
+        want_dtheta.append(-(a.reshape(-1) @ jac_p).reshape(p.shape))
+
+    dz = _as_tensor(dz, z.shape, "dz")
+    if not _close(dz, want_dz):
+        hint = " You returned a, not f(t, z)." if _close(dz, a) else ""
+        raise CheckFailed(f"dz is not f(t, z), the original dynamics.{hint}")
+    da = _as_tensor(da, z.shape, "da")
+    if not _close(da, want_da):
+        mistakes = {
+            "the sign: da/dt = −aᵀ ∂f/∂z, with a minus (the adjoint runs backwards)": -want_da,
+            "a transposed Jacobian: you computed −(∂f/∂z) a; the adjoint needs aᵀ ∂f/∂z, "
+            "the vector–Jacobian product (grad_outputs=a), not a Jacobian–vector product": -(
+                jac_z @ a.reshape(-1)
+            ).reshape(z.shape),
+            "a itself: da/dt multiplies a by the Jacobian ∂f/∂z": a,
+        }
+        name_the_mistake(da, mistakes, _close, "da gets")
+        raise CheckFailed(
+            f"da is wrong (max error {max_error(da, want_da):.3g}); expected "
+            "−aᵀ ∂f/∂z, e.g. torch.autograd.grad(f, z, grad_outputs=-a)."
+        )
+    if not isinstance(dtheta, tuple | list) or len(dtheta) != len(params):
+        raise CheckFailed(
+            f"dtheta must be a list with one tensor per parameter of func ({len(params)}: "
+            f"{', '.join(names)}); got {type(dtheta).__name__}"
+            + (f" of length {len(dtheta)}" if isinstance(dtheta, tuple | list) else "")
+            + ". Pass tuple(func.parameters()) to torch.autograd.grad with z."
+        )
+    for name, p, given, want in zip(names, params, dtheta, want_dtheta, strict=True):
+        got = _as_tensor(given, p.shape, f"dtheta for {name}")
+        if _close(got, want):
+            continue
+        if _close(got, -want):
+            raise CheckFailed(
+                f"dtheta for {name} has the wrong sign: dL/dθ accumulates −aᵀ ∂f/∂θ as the "
+                "solve runs from t_N back to t_0."
+            )
+        raise CheckFailed(
+            f"dtheta for {name} is wrong (max error {max_error(got, want):.3g}); "
+            "expected −aᵀ ∂f/∂θ, from the same torch.autograd.grad call as da."
+        )
+    passed("f, −aᵀ∂f/∂z and −aᵀ∂f/∂θ match products with explicit Jacobians.")
+
+
+def check_saved_bytes(saved_bytes_per_step: Callable[[int, int, int, int, int], float]) -> None:
+    """The bytes that backprop through a fixed-step solver saves per step.
+
+    ``saved_bytes_per_step(batch, dim, hidden, n_stages, itemsize)`` predicts, for the field
+    f(t, y) = Linear(hidden, dim)(tanh(Linear(dim, hidden)(y))) on a batch of states of shape
+    (batch, dim), and a Runge–Kutta method with ``n_stages`` evaluations of f per step, the
+    memory that autograd keeps for the backward pass per solver step: each evaluation saves
+    the input of the first layer and the output of tanh (which the second layer also reads);
+    ``itemsize`` is the bytes per number (4 for float32).
+
+    Args:
+        saved_bytes_per_step: the learner's prediction.
+
+    Raises:
+        CheckFailed: the prediction is wrong for one of several configurations; the message
+            names the likely slip.
+
+    Example:
+        >>> check_saved_bytes(lambda batch, dim, hidden, n_stages, itemsize: (
+        ...     n_stages * batch * (dim + hidden) * itemsize))
+        Correct: n_stages × batch × (dim + hidden) × itemsize bytes per step.
+        >>> try:
+        ...     check_saved_bytes(lambda batch, dim, hidden, n_stages, itemsize: (
+        ...         n_stages * batch * (dim + hidden)))
+        ... except CheckFailed as verdict:
+        ...     print(verdict)
+        saved_bytes_per_step counts numbers, not bytes: multiply by itemsize.
+    """
+    configs = [(256, 64, 32, 4, 8), (32, 8, 100, 2, 4), (10, 3, 7, 1, 4)]
+    for batch, dim, hidden, stages, itemsize in configs:
+        out = call(
+            saved_bytes_per_step, "saved_bytes_per_step", batch, dim, hidden, stages, itemsize
+        )
+        got = number_result(out, "saved_bytes_per_step")
+        want = stages * batch * (dim + hidden) * itemsize
+        if close(got, want, 1e-9):
+            continue
+        mistakes = {
+            "one evaluation of f only: every stage of the method saves its own activations": (
+                batch * (dim + hidden) * itemsize
+            ),
+            "only the hidden activations: the first Linear saves its input, a state (dim)": (
+                stages * batch * hidden * itemsize
+            ),
+            "only the inputs: tanh's output (hidden) is saved too": stages * batch * dim * itemsize,
+            "numbers, not bytes: multiply by itemsize": stages * batch * (dim + hidden),
+            "tanh's input and output: only the output is kept (tanh' = 1 − tanh²)": (
+                stages * batch * (dim + 2 * hidden) * itemsize
+            ),
+        }
+        name_the_mistake(
+            got, mistakes, lambda g, m: close(g, m, 1e-9), "saved_bytes_per_step counts"
+        )
+        raise CheckFailed(
+            f"for batch={batch}, dim={dim}, hidden={hidden}, n_stages={stages}, itemsize="
+            f"{itemsize} you predict {got:g} bytes; count, per stage, what the first Linear "
+            "and tanh keep for the backward pass."
+        )
+    passed("n_stages × batch × (dim + hidden) × itemsize bytes per step.")

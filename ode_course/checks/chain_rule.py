@@ -1,0 +1,111 @@
+"""Chapter 1 (the chain rule): path sums by hand, and a new operation for the scalar engine."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from ode_course.autodiff import Value
+from ode_course.checks.harness import CheckFailed, call, close, passed
+
+__all__ = ["check_path_sum", "check_softplus"]
+
+
+def check_path_sum(de_da: float, de_db: float) -> None:
+    """∂e/∂a and ∂e/∂b for e = (a + b)(b + 1) at a = 1, b = 2, found by path sums.
+
+    With c = a + b and d = b + 1, a reaches e by one path (a → c → e) and b by two
+    (b → c → e and b → d → e); the derivative along a path is the product of its edges.
+
+    Args:
+        de_da: the learner's ∂e/∂a.
+        de_db: the learner's ∂e/∂b.
+
+    Raises:
+        CheckFailed: an answer is wrong; the message names the path that was missed or the
+            factor that was mis-evaluated.
+
+    Example:
+        >>> check_path_sum(3.0, 6.0)
+        Correct: ∂e/∂a = 3 and ∂e/∂b = 6 (two paths: 3 + 3).
+        >>> try:
+        ...     check_path_sum(3.0, 3.0)
+        ... except CheckFailed as verdict:
+        ...     print(verdict)  # doctest: +ELLIPSIS
+        you have 3, the contribution of one path only. b reaches e by two paths, ...
+    """
+    a, b = 1.0, 2.0
+    c, d = a + b, b + 1
+    want_a, want_b = d * 1.0, d * 1.0 + c * 1.0  # paths a→c→e; b→c→e plus b→d→e
+    problems = []
+    if not isinstance(de_da, int | float) or not isinstance(de_db, int | float):
+        raise CheckFailed("give both answers as numbers, e.g. check_path_sum(1.5, -2.0)")
+    if not close(de_da, want_a):
+        problems.append(
+            f"∂e/∂a = {de_da:g} is not right. a reaches e by one path, a → c → e: multiply "
+            "∂c/∂a (= 1) by ∂e/∂c (= d = b + 1, evaluated at b = 2)."
+        )
+    if not close(de_db, want_b):
+        if close(de_db, c) or close(de_db, d):
+            hint = (
+                f"you have {de_db:g}, the contribution of one path only. b reaches e by two "
+                "paths, b → c → e and b → d → e: add both products."
+            )
+        else:
+            hint = (
+                f"∂e/∂b = {de_db:g} is not right. Sum the two paths: ∂c/∂b · ∂e/∂c + "
+                "∂d/∂b · ∂e/∂d, where ∂e/∂c = d and ∂e/∂d = c."
+            )
+        problems.append(hint)
+    if problems:
+        raise CheckFailed("\n".join(problems))
+    passed(f"∂e/∂a = {want_a:g} and ∂e/∂b = {want_b:g} (two paths: {d:g} + {c:g}).")
+
+
+def check_softplus(softplus: Callable[[Value], Value]) -> None:
+    """``softplus(x)`` must return a Value equal to ln(1 + eˣ) with gradient σ(x).
+
+    The check calls it on Values at five points, runs ``backward`` on each result and
+    compares the value and ``x.grad`` with ln(1 + eˣ) and the sigmoid σ(x) = 1 / (1 + e⁻ˣ).
+
+    Args:
+        softplus: the learner's operation, built with ``Value.from_op``.
+
+    Raises:
+        CheckFailed: the function returns something other than a Value, the value is wrong,
+            the result is not connected to ``x``, or the local derivative is wrong.
+
+    Example:
+        >>> def softplus(x):
+        ...     local_grad = 1 / (1 + math.exp(-x.data))
+        ...     return Value.from_op(math.log1p(math.exp(x.data)), (x,), (local_grad,))
+        >>> check_softplus(softplus)
+        Correct: values and gradients of softplus match at 5 points.
+    """
+    points = [-3.0, -0.5, 0.0, 0.7, 2.5]
+    for x0 in points:
+        x = Value(x0, label="x")
+        y = call(softplus, f"softplus(Value({x0}))", x)
+        if not isinstance(y, Value):
+            raise CheckFailed(
+                f"softplus(Value({x0})) returned {type(y).__name__}, not a Value. Build the "
+                "result with Value.from_op(data, (x,), (local_grad,)) so gradients can flow."
+            )
+        want = math.log1p(math.exp(x0))
+        if not close(y.data, want, 1e-9):
+            raise CheckFailed(
+                f"softplus({x0}) = {y.data:.6g}, expected ln(1 + e^{x0}) = {want:.6g}."
+            )
+        y.backward()
+        slope = 1.0 / (1.0 + math.exp(-x0))
+        if x.grad == 0.0 and slope != 0.0:
+            raise CheckFailed(
+                f"the gradient did not reach x (x.grad = 0 at x = {x0}). Pass (x,) as the parents "
+                "in Value.from_op so that backward can find x."
+            )
+        if not close(x.grad, slope, 1e-9):
+            raise CheckFailed(
+                f"d softplus/dx at x = {x0} is {x.grad:.6g}, expected {slope:.6g}. The local "
+                "derivative of ln(1 + eˣ) is eˣ / (1 + eˣ) = σ(x), the sigmoid."
+            )
+    passed(f"values and gradients of softplus match at {len(points)} points.")

@@ -1,0 +1,187 @@
+"""What every check shares: the verdicts, running the learner's code, and naming a mistake.
+
+A check runs in four moves, and this module holds the parts that are the same for all of them:
+
+1. call the learner's function through :func:`call`, so that an exception inside it reads as
+   feedback on the exercise ("rk4_step raised NotImplementedError: …") and not as a crash;
+2. make sure an answer came back, of the right kind and shape: :func:`returned`,
+   :func:`array_result`, :func:`tensor_result` and :func:`number_result`;
+3. compare it with the right answer: :func:`close` for numbers (each check picks its own
+   tolerance for arrays and tensors) and :func:`max_error` to say how far off it is;
+4. give the verdict: :func:`passed` prints ``Correct: …`` for a right answer; a wrong one raises
+   :class:`CheckFailed`, first through :func:`name_the_mistake`, which looks the answer up in the
+   check's table of typical mistakes, and otherwise with the check's general message.
+
+Only :class:`CheckFailed` is public; the chapters' check modules import the rest.
+
+Example:
+    >>> mistakes = {"an Euler step: RK4 averages four slopes": 1.1}
+    >>> try:
+    ...     name_the_mistake(1.1, mistakes, close, "rk4_step takes")
+    ... except CheckFailed as verdict:
+    ...     print(verdict)
+    rk4_step takes an Euler step: RK4 averages four slopes.
+    >>> passed("16 evaluations of f.")
+    Correct: 16 evaluations of f.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+__all__ = ["CheckFailed"]
+
+Answer = TypeVar("Answer")
+
+
+class CheckFailed(AssertionError):
+    """An exercise answer is wrong; the message explains what to change."""
+
+
+def passed(summary: str) -> None:
+    """Print the verdict for a right answer: ``Correct: <summary>``.
+
+    Example:
+        >>> passed("4 steps of 4 stages each.")
+        Correct: 4 steps of 4 stages each.
+    """
+    print(f"Correct: {summary}")
+
+
+def close(a: float, b: float, tol: float = 1e-6) -> bool:
+    """|a − b| ≤ tol · max(1, |b|): relative agreement, or absolute agreement near zero.
+
+    Example:
+        >>> close(1.0 + 1e-9, 1.0), close(1.1, 1.0)
+        (True, False)
+    """
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def max_error(got: np.ndarray | torch.Tensor, want: np.ndarray | torch.Tensor) -> float:
+    """max |got − want| over all entries, for numpy arrays and torch tensors alike.
+
+    Example:
+        >>> f"{max_error(np.array([1.0, 2.5]), np.array([1.0, 2.0])):.3g}"
+        '0.5'
+    """
+    return float(abs(got - want).max())
+
+
+def name_the_mistake(
+    got: Answer,
+    mistakes: Mapping[str, Answer],
+    same: Callable[[Answer, Answer], bool],
+    lead: str = "",
+) -> None:
+    """Raise :class:`CheckFailed` naming the first typical mistake that gives the answer ``got``.
+
+    Args:
+        got: the learner's (wrong) answer.
+        mistakes: the check's table of typical mistakes: a description of each (what was done,
+            then how to fix it) mapped to the answer that mistake gives on the check's input.
+        same: ``same(got, answer)`` is True when the two answers agree (with the check's
+            tolerance).
+        lead: the start of the message, e.g. ``"rk4_step gets"``; the message is
+            ``"<lead> <description>."``.
+
+    Returns:
+        None, when no typical mistake gives ``got``: the check then raises its general message.
+
+    Raises:
+        CheckFailed: a typical mistake gives ``got``; the message names it.
+
+    Example:
+        >>> name_the_mistake(3, {"4 is the number of steps": 4}, lambda a, b: a == b)
+        >>> name_the_mistake(4, {"4 is the number of steps": 4}, lambda a, b: a == b)
+        Traceback (most recent call last):
+            ...
+        ode_course.checks.harness.CheckFailed: 4 is the number of steps.
+    """
+    for description, answer in mistakes.items():
+        if same(got, answer):
+            raise CheckFailed(" ".join(filter(None, (lead, description))) + ".")
+
+
+def call(fn: Callable[..., Any], name: str, *args: Any) -> Any:
+    """``fn(*args)``, where an exception raised by the learner's ``fn`` becomes a verdict.
+
+    Raises:
+        CheckFailed: ``fn`` raised; the message says what it raised, under the name ``name``.
+
+    Example:
+        >>> try:
+        ...     call(lambda x: 1 / x, "inverse", 0)
+        ... except CheckFailed as verdict:
+        ...     print(verdict)
+        inverse raised ZeroDivisionError: division by zero
+    """
+    try:
+        return fn(*args)
+    except Exception as exc:  # report the learner's error in the exercise's terms
+        raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from exc
+
+
+def returned(out: Any, name: str) -> Any:
+    """``out``, unless the learner's function ``name`` returned nothing.
+
+    Raises:
+        CheckFailed: ``out`` is None (a forgotten ``return``).
+    """
+    if out is None:
+        raise CheckFailed(f"{name} returned None: did you forget the return statement?")
+    return out
+
+
+def array_result(out: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """``out`` as a float64 numpy array of shape ``shape``.
+
+    Raises:
+        CheckFailed: ``out`` is None or has another shape.
+
+    Example:
+        >>> array_result([1, 2], (2,), "grad")
+        array([1., 2.])
+    """
+    result = np.asarray(returned(out, name), dtype=np.float64)
+    if result.shape != shape:
+        raise CheckFailed(f"{name} returned shape {result.shape}; expected {shape}.")
+    return result
+
+
+def tensor_result(out: Any, shape: tuple[int, ...], name: str) -> torch.Tensor:
+    """``out`` if it is a torch tensor of shape ``shape``.
+
+    Raises:
+        CheckFailed: ``out`` is None, not a tensor, or has another shape (with a hint to sum
+            over the extra dimensions when it has too many).
+    """
+    out = returned(out, name)
+    if not isinstance(out, torch.Tensor):
+        raise CheckFailed(f"{name} must return a torch.Tensor; got {type(out).__name__}.")
+    if tuple(out.shape) != shape:
+        hint = ""
+        if out.ndim > len(shape):
+            hint = " Sum over the dimensions that are not the batch (e.g. .sum(dim=-1))."
+        raise CheckFailed(f"{name} returned shape {tuple(out.shape)}; expected {shape}.{hint}")
+    return out
+
+
+def number_result(out: Any, name: str) -> float:
+    """``out`` as a float.
+
+    Raises:
+        CheckFailed: ``out`` is not a number.
+
+    Example:
+        >>> number_result(np.float64(0.5), "max_stable_lr")
+        0.5
+    """
+    try:
+        return float(out)
+    except (TypeError, ValueError) as exc:
+        raise CheckFailed(f"{name} must return a number; got {out!r:.60}") from exc

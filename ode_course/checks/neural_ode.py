@@ -1,0 +1,148 @@
+"""Chapter 5 (neural ODEs): one RK4 step, its cost in evaluations of f, and an ODE-Net's size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from ode_course.checks.harness import CheckFailed, call, name_the_mistake, passed
+from ode_course.solvers import RK4
+
+__all__ = ["check_odefunc_parameters", "check_rk4_nfe", "check_rk4_step"]
+
+Field = Callable[[float, torch.Tensor], torch.Tensor]
+
+
+def _equal(a: Any, b: Any) -> bool:
+    return bool(a == b)
+
+
+def check_rk4_step(rk4_step: Callable[[Field, float, torch.Tensor, float], torch.Tensor]) -> None:
+    """``rk4_step(f, t, y, h)`` returns y + h/6 (k₁ + 2k₂ + 2k₃ + k₄).
+
+    k₁ = f(t, y), k₂ = f(t + h/2, y + h/2 k₁), k₃ = f(t + h/2, y + h/2 k₂), k₄ = f(t + h, y + h k₃).
+    The check compares one step on a time-dependent linear system with the package's RK4.
+
+    Args:
+        rk4_step: the learner's step of the classical Runge–Kutta method.
+
+    Raises:
+        CheckFailed: the step is wrong; the message names the likely slip.
+
+    Example:
+        >>> try:
+        ...     check_rk4_step(lambda f, t, y, h: y + h * f(t, y))
+        ... except CheckFailed as verdict:
+        ...     print(verdict)
+        rk4_step gets an Euler step, y + h f(t, y); RK4 averages four slopes.
+    """
+    A = torch.tensor([[-0.5, 1.0], [-1.0, -0.2]], dtype=torch.float64)
+
+    def f(t: float | torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return (y @ A.T) * (1.0 + t)
+
+    y, t, h = torch.tensor([1.0, 0.5], dtype=torch.float64), 0.3, 0.2
+    out = call(rk4_step, "rk4_step", f, t, y.clone(), h)
+    if not isinstance(out, torch.Tensor) or out.shape != y.shape:
+        raise CheckFailed(
+            f"rk4_step must return a tensor shaped like y {tuple(y.shape)}; got {out!r:.60}"
+        )
+    times = torch.tensor([t, t + h], dtype=torch.float64)
+    want = RK4(step_size=h).integrate(f, y, times).ys[-1]
+
+    def same(a: torch.Tensor, b: torch.Tensor) -> bool:
+        return torch.allclose(a, b, rtol=1e-12, atol=1e-14)
+
+    if same(out, want):
+        passed("one step of your RK4 equals ode_course.solvers.RK4 to 12 digits.")
+        return
+    k1 = f(t, y)
+    k2 = f(t + h / 2, y + h / 2 * k1)
+    k3 = f(t + h / 2, y + h / 2 * k2)
+    k4 = f(t + h, y + h * k3)
+    mistakes = {
+        "the weights: use (k₁ + 2k₂ + 2k₃ + k₄)/6": y + h * (k1 + k2 + k3 + k4) / 4,
+        "the times: k₂ and k₃ are evaluated at t + h/2, k₄ at t + h": y
+        + h / 6 * (k1 + 2 * f(t, y + h / 2 * k1) + 2 * f(t, y + h / 2 * k2) + f(t, y + h * k3)),
+        "the step: multiply the weighted slope by h": y + (k1 + 2 * k2 + 2 * k3 + k4) / 6,
+        "an Euler step, y + h f(t, y); RK4 averages four slopes": y + h * k1,
+    }
+    name_the_mistake(out, mistakes, same, "rk4_step gets")
+    raise CheckFailed(f"rk4_step returns {out.tolist()}, expected {want.tolist()}.")
+
+
+def check_rk4_nfe(nfe: int) -> None:
+    """The number of evaluations of f by RK4 over [0, 1] with step 0.25.
+
+    Args:
+        nfe: the learner's count.
+
+    Raises:
+        CheckFailed: the number is wrong; the message says how to count.
+
+    Example:
+        >>> check_rk4_nfe(16)
+        Correct: 4 steps of 4 stages each, 16 evaluations of f.
+        >>> try:
+        ...     check_rk4_nfe(4)
+        ... except CheckFailed as verdict:
+        ...     print(verdict)
+        4 is the number of steps; each RK4 step evaluates f four times.
+    """
+    if nfe == 16:
+        passed("4 steps of 4 stages each, 16 evaluations of f.")
+        return
+    mistakes = {
+        "4 is the number of steps; each RK4 step evaluates f four times": 4,
+        "RK4 does not reuse the last stage (no FSAL): count 4 evaluations per step": 5,
+        "the start is not evaluated separately: k₁ of the first step is f(t₀, y₀)": 17,
+    }
+    name_the_mistake(nfe, mistakes, _equal)
+    raise CheckFailed(f"{nfe} is not right: count steps × stages per step.")
+
+
+def check_odefunc_parameters(n_params: int) -> None:
+    """The number of trainable parameters of ``ODEFunc(dim=64, hidden=64)``.
+
+    The vector field is Linear(64 + 1, 64) → tanh → Linear(64, 64): the first layer also reads
+    the time t. Each Linear(n_in, n_out) has n_in·n_out weights and n_out biases.
+
+    Args:
+        n_params: the learner's count.
+
+    Raises:
+        CheckFailed: the number is wrong; the message names the likely slip.
+
+    Example:
+        >>> check_odefunc_parameters(8384)
+        Correct: (65·64 + 64) + (64·64 + 64) = 8384 parameters, whatever the depth.
+        >>> try:
+        ...     check_odefunc_parameters(65 * 64 + 64 * 64)
+        ... except CheckFailed as verdict:
+        ...     print(verdict)
+        the biases are missing: each Linear(n_in, n_out) adds n_out of them.
+    """
+    want = (65 * 64 + 64) + (64 * 64 + 64)
+    if not isinstance(n_params, int | np.integer) or isinstance(n_params, bool):
+        raise CheckFailed(
+            "give the count as an integer, e.g. check_odefunc_parameters(1234); "
+            f"got {n_params!r:.60}"
+        )
+    if n_params == want:
+        passed(f"(65·64 + 64) + (64·64 + 64) = {want} parameters, whatever the depth.")
+        return
+    mistakes = {
+        "that is a ResBlock(64, 64): ODEFunc's first layer also reads t, so it has 65 inputs": (
+            (64 * 64 + 64) * 2
+        ),
+        "the biases are missing: each Linear(n_in, n_out) adds n_out of them": 65 * 64 + 64 * 64,
+        "an ODE block has one vector field, shared by every step: do not multiply by the number "
+        "of steps or blocks": 6 * want,
+        "an ODE block has one vector field, shared by every evaluation: do not multiply by the "
+        "NFE": 16 * want,
+    }
+    name_the_mistake(int(n_params), mistakes, _equal)
+    raise CheckFailed(f"{n_params} is not right: add up weights and biases of both layers.")

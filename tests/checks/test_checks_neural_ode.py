@@ -1,0 +1,114 @@
+"""Tests for ode_course.checks.neural_ode (Chapter 5): the verdicts the notebook prints, and
+each slip named."""
+
+from __future__ import annotations
+
+import pytest
+
+from ode_course.checks.harness import CheckFailed
+from ode_course.checks.neural_ode import check_odefunc_parameters, check_rk4_nfe, check_rk4_step
+from ode_course.models import ODEFunc, ResBlock, count_parameters
+
+
+def rk4_step(f, t, y, h):
+    k1 = f(t, y)
+    k2 = f(t + h / 2, y + h / 2 * k1)
+    k3 = f(t + h / 2, y + h / 2 * k2)
+    k4 = f(t + h, y + h * k3)
+    return y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
+def test_the_verdicts_for_right_answers_are_the_texts_the_notebook_prints(capsys):
+    check_rk4_step(rk4_step)
+    check_rk4_nfe(16)
+    check_odefunc_parameters(8384)
+    assert capsys.readouterr().out == (
+        "Correct: one step of your RK4 equals ode_course.solvers.RK4 to 12 digits.\n"
+        "Correct: 4 steps of 4 stages each, 16 evaluations of f.\n"
+        "Correct: (65·64 + 64) + (64·64 + 64) = 8384 parameters, whatever the depth.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "nfe,message",
+    [
+        (5, "RK4 does not reuse the last stage (no FSAL): count 4 evaluations per step."),
+        (17, "the start is not evaluated separately: k₁ of the first step is f(t₀, y₀)."),
+        (3, "3 is not right: count steps × stages per step."),
+        ([16], "[16] is not right: count steps × stages per step."),
+    ],
+)
+def test_each_wrong_count_gets_its_full_message(nfe, message):
+    with pytest.raises(CheckFailed) as info:
+        check_rk4_nfe(nfe)
+    assert str(info.value) == message
+
+
+def test_a_parameter_count_times_the_steps_is_named():
+    with pytest.raises(CheckFailed) as info:
+        check_odefunc_parameters(6 * 8384)
+    assert str(info.value) == (
+        "an ODE block has one vector field, shared by every step: do not multiply by the number "
+        "of steps or blocks."
+    )
+
+
+def equal_weights(f, t, y, h):
+    k1 = f(t, y)
+    k2 = f(t + h / 2, y + h / 2 * k1)
+    k3 = f(t + h / 2, y + h / 2 * k2)
+    k4 = f(t + h, y + h * k3)
+    return y + h * (k1 + k2 + k3 + k4) / 4
+
+
+def test_equal_weights_are_named():
+    with pytest.raises(CheckFailed) as info:
+        check_rk4_step(equal_weights)
+    assert str(info.value) == "rk4_step gets the weights: use (k₁ + 2k₂ + 2k₃ + k₄)/6."
+
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        (lambda y, h, step: y + (step - y) / h, "rk4_step gets the step"),
+        (lambda y, h, step: step + 1.0, r"^rk4_step returns \[.*\], expected \[.*\]\.$"),
+        (lambda y, h, step: step[:1], "must return a tensor shaped like y"),
+    ],
+)
+def test_a_wrong_step_is_named(change, match):
+    def answer(f, t, y, h):
+        return change(y, h, rk4_step(f, t, y, h))
+
+    with pytest.raises(CheckFailed, match=match):
+        check_rk4_step(answer)
+
+
+def test_check_rk4_functions(capsys):
+    check_rk4_step(rk4_step)
+    check_rk4_nfe(16)
+    assert capsys.readouterr().out.count("Correct") == 2
+    with pytest.raises(CheckFailed, match="Euler step"):
+        check_rk4_step(lambda f, t, y, h: y + h * f(t, y))
+    with pytest.raises(CheckFailed, match="number of steps"):
+        check_rk4_nfe(4)
+    with pytest.raises(CheckFailed, match="is not right"):
+        check_rk4_nfe(None)
+    with pytest.raises(CheckFailed, match="rk4_step raised NotImplementedError"):
+        check_rk4_step(lambda f, t, y, h: (_ for _ in ()).throw(NotImplementedError("write it")))
+
+
+def test_check_odefunc_parameters(capsys):
+    check_odefunc_parameters(count_parameters(ODEFunc(64, 64)))
+    assert "Correct: (65·64 + 64) + (64·64 + 64) = 8384" in capsys.readouterr().out
+    slips = {
+        count_parameters(ResBlock(64, 64)): "first layer also reads t",
+        65 * 64 + 64 * 64: "biases are missing",
+        6 * 8384: "shared by every step",
+        16 * 8384: "do not multiply by the NFE",
+        100: "100 is not right",
+        None: "give the count as an integer",
+        True: "give the count as an integer",
+    }
+    for answer, match in slips.items():
+        with pytest.raises(CheckFailed, match=match):
+            check_odefunc_parameters(answer)

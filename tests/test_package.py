@@ -1,0 +1,150 @@
+"""The package's layout: one list of public names, no private imports across modules."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import ode_course
+
+PACKAGE = Path(ode_course.__file__).parent
+
+
+def _public_modules() -> list[str]:
+    """The top-level modules and packages of ode_course whose names do not start with _."""
+    return sorted(
+        m.name for m in pkgutil.iter_modules([str(PACKAGE)]) if not m.name.startswith("_")
+    )
+
+
+def test_the_top_level_all_is_exactly_the_union_of_the_public_modules_all():
+    listed = {module.__name__.split(".")[-1] for module in ode_course.PUBLIC_MODULES}
+    assert listed == set(_public_modules())
+    union = set()
+    for name in _public_modules():
+        union |= set(importlib.import_module(f"ode_course.{name}").__all__)
+    assert ode_course.__all__ == sorted(union)
+    assert len(set(ode_course.__all__)) == len(ode_course.__all__)
+
+
+def test_a_name_exported_by_two_modules_is_the_same_object():
+    owners: dict[str, tuple[str, object]] = {}
+    for name in _public_modules():
+        module = importlib.import_module(f"ode_course.{name}")
+        for public in module.__all__:
+            value = getattr(module, public)
+            if public in owners:
+                first, other = owners[public]
+                assert other is value, f"{public} means one thing in {first}, another in {name}"
+            owners[public] = (name, value)
+            # a new module must also be star-imported in ode_course/__init__.py
+            assert getattr(ode_course, public, None) is value, f"from ode_course.{name} import *"
+
+
+@pytest.mark.parametrize("name", _public_modules())
+def test_every_name_in_a_modules_all_exists_and_is_documented(name):
+    module = importlib.import_module(f"ode_course.{name}")
+    assert module.__doc__ and module.__doc__.strip(), f"ode_course.{name} has no docstring"
+    for public in module.__all__:
+        value = getattr(module, public)  # raises if missing
+        if callable(value) and not isinstance(value, type(ode_course)):
+            assert getattr(value, "__doc__", None), f"ode_course.{name}.{public} has no docstring"
+
+
+def _imported_private_names(path: Path) -> list[str]:
+    """``from ode_course.x import _y`` and ``module._y`` on an imported ode_course module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found, aliases = [], set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("ode_course")
+        ):
+            for alias in node.names:
+                if alias.name.startswith("_") and alias.name != "_validate":
+                    found.append(f"from {node.module} import {alias.name}")
+                if node.module == "ode_course" or alias.name[:1].islower():
+                    aliases.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("ode_course") and alias.asname:
+                    aliases.add(alias.asname)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_imports_another_modules_private_names():
+    offenders = {
+        str(path.relative_to(PACKAGE)): names
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (names := _imported_private_names(path))
+    }
+    assert offenders == {}
+
+
+def test_the_private_name_scan_finds_what_it_looks_for(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from ode_course.solvers.problem import _secret\n"
+        "from ode_course import adjoint as adjoint_module\n"
+        "adjoint_module._augmented_dynamics\n"
+        "from ode_course import _validate\n",
+        encoding="utf-8",
+    )
+    assert _imported_private_names(sample) == [
+        "from ode_course.solvers.problem import _secret",
+        "adjoint_module._augmented_dynamics",
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "ode_course.scalar_nn.MLP",
+        "ode_course.autodiff.Value",
+        "ode_course.autodiff.gradcheck",
+        "ode_course.gradient_flow.minimize",
+        "ode_course.memory.TensorMemory",
+        "ode_course.optim.Adam",
+        "ode_course.optim.Momentum",
+        "ode_course.solvers.RK4",
+        "ode_course.solvers.Dopri5",
+        "ode_course.solvers.ButcherTableau",
+        "ode_course.adjoint.adjoint_dynamics",
+        "ode_course.cnf.hutchinson_trace",
+        "ode_course.data.toy_data",
+        "ode_course.checks.check_rk4_step",
+    ],
+)
+def test_module_paths_the_notebooks_and_book_use_still_resolve(path):
+    module, _, name = path.rpartition(".")
+    assert getattr(importlib.import_module(module), name) is getattr(ode_course, name)
+
+
+def test_a_plain_install_ships_every_subpackage():
+    # Colab installs with `pip install git+...`, not in editable mode: setuptools must find
+    # ode_course/solvers/, cnf/, ... as well as the top level.
+    import tomllib
+    from setuptools import find_packages
+
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    found = find_packages(str(PACKAGE.parent), **config["tool"]["setuptools"]["packages"]["find"])
+    on_disk = {
+        ".".join(path.parent.relative_to(PACKAGE.parent).parts)
+        for path in PACKAGE.rglob("__init__.py")
+    }
+    assert set(found) == on_disk
+    assert len(on_disk) > 1

@@ -1,0 +1,128 @@
+"""Tests for ode_course.plotting: each figure draws, and every bad argument is named with a fix.
+
+Figures are drawn with matplotlib's non-interactive Agg backend (also set in conftest.py)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.animation import FuncAnimation
+
+from ode_course.autodiff import Value
+from ode_course.landscapes import LANDSCAPES
+from ode_course.plotting import (
+    animate_paths,
+    animation_html,
+    draw_graph,
+    plot_decision_boundary,
+    plot_landscape,
+)
+
+LAND = LANDSCAPES["rosenbrock"]
+PATH = np.array([[-1.2, 1.0], [-1.0, 1.0], [0.0, 0.5]])
+X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+Y = np.array([0, 1, 1, 0])
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_every_figure_draws():
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    assert len(draw_graph(a * b).texts) > 0
+    assert plot_decision_boundary(lambda P: P[:, 0] - P[:, 1], X, Y, resolution=10) is not None
+    ax = plot_landscape(LAND, paths={"sgd": PATH}, resolution=20)
+    assert ax.get_title() == "rosenbrock" and ax.get_legend_handles_labels()[1] == ["sgd"]
+    anim = animate_paths(LAND, {"sgd": PATH}, frames=2)
+    assert isinstance(anim, FuncAnimation)
+    assert "<script" in animation_html(anim)
+
+
+BAD = [
+    (lambda: draw_graph(3.0), TypeError, r"root must be a Value .*got float"),
+    (
+        lambda: plot_decision_boundary(lambda P: P[:, 0], X[:, :1], Y),
+        ValueError,
+        r"X must be of shape \(N, 2\), one row per point; got shape \(4, 1\)",
+    ),
+    (
+        lambda: plot_decision_boundary(lambda P: P[:, 0], X, Y[:-1]),
+        ValueError,
+        r"y must be of shape \(4,\), one label per row of X; got shape \(3,\)",
+    ),
+    (
+        lambda: plot_decision_boundary(lambda P: P[:, 0], X, Y, resolution=1),
+        ValueError,
+        r"resolution must be an integer >= 2; got resolution=1",
+    ),
+    (
+        lambda: plot_decision_boundary(lambda P: P[:, 0], X, Y, resolution=10.0),
+        TypeError,
+        r"resolution must be an integer >= 2; got float",
+    ),
+    (
+        lambda: plot_decision_boundary(lambda P: P[:, 0], X, Y, margin=-1.0),
+        ValueError,
+        r"margin must be >= 0; got margin=-1",
+    ),
+    (
+        lambda: plot_decision_boundary("model", X, Y),
+        TypeError,
+        r"predict must be callable; got str",
+    ),
+    (
+        lambda: plot_landscape("rosenbrock"),
+        TypeError,
+        r"landscape must be an ode_course\.landscapes\.Landscape; got str",
+    ),
+    (
+        lambda: plot_landscape(LAND, paths={"sgd": PATH[:, :1]}),
+        ValueError,
+        r"paths\['sgd'\] must be of shape \(n, 2\).*got shape \(3, 1\)",
+    ),
+    (
+        lambda: plot_landscape(LAND, paths=[PATH]),
+        TypeError,
+        r"paths must be a mapping from optimizer names to iterates; got list",
+    ),
+    (lambda: plot_landscape(LAND, levels=0), ValueError, r"levels must be a positive integer"),
+    (lambda: plot_landscape(LAND, resolution=1), ValueError, r"n must be an integer >= 2"),
+    (lambda: animate_paths(LAND, {}), ValueError, r"paths must be a mapping that names at least"),
+    (
+        lambda: animate_paths(LAND, {"sgd": PATH}, frames=0),
+        ValueError,
+        r"frames must be a positive integer; got frames=0",
+    ),
+    (
+        lambda: animate_paths(LAND, {"sgd": PATH}, frames=2.5),
+        TypeError,
+        r"frames must be an integer >= 1; got float",
+    ),
+    (
+        lambda: animate_paths(LAND, {"sgd": PATH}, interval=0),
+        ValueError,
+        r"interval must be a positive integer",
+    ),
+    (
+        lambda: animate_paths(LAND, {"sgd": np.zeros(3)}),
+        ValueError,
+        r"paths\['sgd'\] must be of shape \(n, 2\)",
+    ),
+    (lambda: animate_paths(None, {"sgd": PATH}), TypeError, r"landscape must be .*got NoneType"),
+    (lambda: animation_html("movie"), TypeError, r"anim must be a matplotlib animation; got str"),
+]
+
+
+@pytest.mark.parametrize("call,error,match", BAD)
+def test_bad_arguments_are_named_with_a_fix(call, error, match):
+    with pytest.raises(error, match=match) as info:
+        call()
+    assert "Fix: " in str(info.value)

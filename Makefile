@@ -13,7 +13,7 @@ PORT ?= 8000
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax
 
-.PHONY: help install lint unit nbval nbval-portable nbval-all outputs html browser test book lab serve links times \
+.PHONY: help install lint typecheck unit nbval nbval-portable nbval-all outputs html browser test book lab serve links times \
 	guide student clean
 
 help:
@@ -38,6 +38,10 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy, configured in pyproject.toml: the package's annotations hold.
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest tests ode_course --doctest-modules -q -p no:cacheprovider -n 2
@@ -67,6 +71,7 @@ $(MATHJAX)/tex-mml-chtml.js:
 
 html: $(STAMP) $(MATHJAX)/tex-mml-chtml.js
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	$(BIN)/python tools/reference_pages.py --check
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 # Debian's Chromium (never a browser downloaded by Playwright), then every page of the book.
@@ -77,7 +82,7 @@ $(CHROMIUM):
 browser: $(STAMP) $(CHROMIUM)
 	$(BIN)/python tests/browser_check.py --chromium $(CHROMIUM)
 
-test: lint unit nbval-all html browser
+test: lint typecheck unit nbval-all html browser
 	@echo "make test: all checks passed"
 
 book: html

@@ -4,8 +4,9 @@ For each page in the table of contents: the page has its title; no Python traceb
 stderr output is shown; every image loaded; every equation was typeset by MathJax (served from
 the book itself); no request left 127.0.0.1; every animation plays when its Play button is
 clicked; notebook pages offer the Colab launch link of their notebook, a download of the
-notebook and a link to its student edition, both of which load. One screenshot per page is
-saved under _build/screenshots/.
+notebook and a link to its student edition, both of which load; each package-reference page
+shows the entries autodoc generated, and no directive as text. One screenshot per page is saved
+under _build/screenshots/.
 
 Run by `make browser` after `make html`; it uses Debian's Chromium and never downloads a
 browser. Prints one line per page and a closing 'N passed, M failed' line; exits 1 on failure.
@@ -95,7 +96,9 @@ CHECKS_JS = """
   const untypeset = math.filter(el => !el.querySelector('mjx-container'))
                         .map(el => el.textContent.slice(0, 60));
   const rawMath = ['\\\\(', '\\\\[', '$$'].filter(t => bodyText.includes(t));
-  return {title: document.title, h1: h1Text, rawMath,
+  const apiEntries = document.querySelectorAll('dl.py').length;
+  const rawDirectives = ['.. auto', '{eval-rst}', '.. py:'].filter(t => bodyText.includes(t));
+  return {title: document.title, h1: h1Text, rawMath, apiEntries, rawDirectives,
           traceback: bodyText.includes('Traceback (most recent call last)'),
           errorOutputs: errorOutputs.length, images, links, nMath: math.length, untypeset};
 }
@@ -161,6 +164,11 @@ def check_page(page, base: str, source: str, shots: Path, slug: str) -> tuple[li
         problems.append(f"<title> {info['title']!r} does not start with {title!r}")
     if info["traceback"]:
         problems.append("the page shows a Python traceback")
+    if info["rawDirectives"]:
+        problems.append(f"directives shown as text: {info['rawDirectives']}")
+    if source.startswith("book/reference/") and source != "book/reference/index":
+        if info["apiEntries"] == 0:
+            problems.append("a reference page that documents no function, class or constant")
     if info["errorOutputs"]:
         problems.append(
             f"{info['errorOutputs']} error/stderr output(s) or docutils system messages"

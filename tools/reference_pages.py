@@ -1,0 +1,302 @@
+"""Write the book's "Package reference" pages (book/reference/) from the package itself.
+
+It also keeps the **Package reference.** paragraph of each notebook's first cell current: links
+to the pages of the modules whose names the chapter imports.
+
+One page per module of ``ode_course``, in the order of the chapters; a package (``solvers``,
+``cnf``, ``data``, ``autodiff``, ``checks``) gets one section per concept file. Each page holds
+Sphinx autodoc directives (rendered with Napoleon, for our Google-style docstrings) for every
+name in the module's ``__all__``, in the order the source defines them, so the reference is the
+docstrings, never a copy of them. ``tests/test_reference.py`` fails when the committed pages
+differ from what this script writes, or when a name of ``ode_course.__all__`` has no entry.
+
+Usage::
+
+    python tools/reference_pages.py           # rewrite book/reference/*.md
+    python tools/reference_pages.py --check   # exit 1 if they are out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import inspect
+import itertools
+import json
+import pkgutil
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "book" / "reference"
+NOTEBOOKS = ROOT / "notebooks"
+LINKS_LABEL = "**Package reference.**"
+
+# (module, what it is, the chapter that teaches it), in the order of the chapters.
+PAGES: list[tuple[str, str, str]] = [
+    ("autodiff", "reverse-mode autodiff, a scalar MLP, gradient checking", "Chapter 1"),
+    ("mlp", "a numpy MLP with hand-written backward passes", "Chapter 2"),
+    ("optim", "optimizers and learning-rate schedules", "Chapter 3"),
+    ("landscapes", "test functions for optimizers", "Chapters 3 and 4"),
+    ("gradient_flow", "training as an ODE", "Chapter 4"),
+    ("solvers", "ODE solvers from scratch", "Chapter 5"),
+    ("models", "ResNets and Neural ODEs", "Chapter 5"),
+    ("adjoint", "gradients by the adjoint method", "Chapter 6"),
+    ("memory", "the memory held by tensors", "Chapter 6"),
+    ("backends", "who solves the ODE inside a model", "Chapters 5 to 8"),
+    ("cnf", "continuous normalizing flows", "Chapter 7"),
+    ("latent", "latent ODEs for irregular time series", "Chapter 8"),
+    ("data", "datasets", "Chapters 2 to 8"),
+    ("plotting", "shared figures", "Chapters 1 to 8"),
+    ("checks", "the exercise checks", "every chapter"),
+    ("editions", "student editions", "instructors"),
+    ("seeding", "reproducible runs", "every chapter"),
+]
+# Constants found without a docstring (a string right after the assignment): an error.
+UNDOCUMENTED: list[str] = []
+# Modules that only re-export another's names under the path a chapter uses.
+ALIASES = {"scalar_nn": "autodiff"}
+
+
+def title(name: str, what: str) -> str:
+    return f"ode_course.{name}: {what}"
+
+
+def _definition_lines(module: ModuleType) -> dict[str, int]:
+    """The line at which the module's source defines (or assigns) each top-level name."""
+    tree = ast.parse(inspect.getsource(module))
+    lines: dict[str, int] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            lines.setdefault(node.name, node.lineno)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    lines.setdefault(target.id, node.lineno)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            lines.setdefault(node.target.id, node.lineno)
+    return lines
+
+
+def _data_docstrings(module: ModuleType) -> dict[str, str]:
+    """The docstrings of top-level assignments: the string right after ``NAME = …``."""
+    body = ast.parse(inspect.getsource(module)).body
+    docs: dict[str, str] = {}
+    for node, after in itertools.pairwise(body):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        doc = (
+            after.value.value
+            if isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+            else None
+        )
+        for target in targets:
+            if isinstance(target, ast.Name) and isinstance(doc, str):
+                docs[target.id] = inspect.cleandoc(doc)
+    return docs
+
+
+def _directive(module: ModuleType, value: object, name: str) -> list[str]:
+    if inspect.isclass(value):
+        if issubclass(value, BaseException):
+            return [f".. autoexception:: {name}"]
+        return [f".. autoclass:: {name}", "   :members:"]
+    if inspect.isfunction(value):
+        return [f".. autofunction:: {name}"]
+    # A constant: autodoc finds the docstring of an assignment only in the module that makes it,
+    # not in the package that re-exports it, so the page carries it (regenerated, never edited).
+    doc = _data_docstrings(module).get(name)
+    if doc is None:
+        UNDOCUMENTED.append(f"{module.__name__}.{name}")
+        doc = ""
+    short = isinstance(value, str | int | float | tuple) and len(repr(value)) <= 120
+    lines = [f".. py:data:: {name}"] + ([f"   :value: {value!r}"] if short else [])
+    return lines + [""] + [f"   {line}".rstrip() for line in doc.splitlines()]
+
+
+def _entries(module: ModuleType, current: str) -> list[str]:
+    """autodoc directives for ``module.__all__``, in source order, under ``current``."""
+    lines = _definition_lines(module)
+    names = sorted(module.__all__, key=lambda n: (lines.get(n, 10**9), n))
+    block = [f".. currentmodule:: {current}", ""]
+    for name in names:
+        block += [*_directive(module, getattr(module, name), name), ""]
+    return block
+
+
+def _submodules(package: ModuleType) -> list[ModuleType]:
+    """A package's public submodules, in the order its docstring names them."""
+    names = [m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")]
+    doc = package.__doc__ or ""
+
+    def position(name: str) -> int:
+        found = doc.find(f"{name}.py")
+        return found if found >= 0 else len(doc)
+
+    return [importlib.import_module(f"{package.__name__}.{n}") for n in sorted(names, key=position)]
+
+
+def _eval_rst(lines: list[str]) -> list[str]:
+    return ["```{eval-rst}", *lines, "```", ""]
+
+
+def page(name: str, what: str, chapter: str) -> str:
+    module = importlib.import_module(f"ode_course.{name}")
+    text = [f"# {title(name, what)}", "", f"Taught in {chapter}.", ""]
+    aliases = [alias for alias, target in ALIASES.items() if target == name]
+    text += _eval_rst([f".. automodule:: ode_course.{name}", "   :no-members:"])
+    for alias in aliases:
+        text += [f"## ode_course.{alias}", ""]
+        text += [
+            f"`ode_course.{alias}` is another path to some of these names (the one a chapter",
+            "uses); the objects are the same.",
+            "",
+        ]
+        text += _eval_rst([f".. automodule:: ode_course.{alias}", "   :no-members:"])
+    if not hasattr(module, "__path__"):
+        return "\n".join(text + _eval_rst(_entries(module, module.__name__))).rstrip() + "\n"
+    for sub in _submodules(module):
+        heading = (sub.__doc__ or sub.__name__).strip().splitlines()[0].rstrip(".")
+        path = sub.__name__.replace(".", "/") + ".py"
+        text += [f"## {heading}", "", f"Source: `{path}`.", ""]
+        current = [n for n in sub.__all__ if n not in module.__all__]
+        if current:
+            raise SystemExit(f"{sub.__name__} exports {current}, which {name} does not re-export")
+        text += _eval_rst(
+            [
+                f".. automodule:: {sub.__name__}",
+                "   :no-members:",
+                "",
+                *_entries(sub, module.__name__),
+            ]
+        )
+    return "\n".join(text).rstrip() + "\n"
+
+
+def index() -> str:
+    rows = "\n".join(
+        f"| [`ode_course.{name}`]({name}.md) | {what} | {chapter} |"
+        for name, what, chapter in PAGES
+    )
+    return f"""# Package reference
+
+Everything a chapter imports comes from `ode_course`, the course's own package. These pages are
+generated from its docstrings: each function, class and constant with what it computes (the
+maths), its arguments, what it returns, what it raises for bad input and how to fix it, and
+an example that runs (the examples are tested). Every public name is also importable from the
+top level, `from ode_course import odeint`, as the chapters do.
+
+| module | what it holds | taught in |
+| --- | --- | --- |
+{rows}
+
+Arguments are checked the same way everywhere: a wrong one raises an error that names the
+argument, says what it must be and what it got, and how to fix it.
+"""
+
+
+def _owner(name: str) -> str | None:
+    """The page (module) that documents the top-level name ``name``."""
+    for module, _, _ in PAGES:
+        if name in importlib.import_module(f"ode_course.{module}").__all__:
+            return module
+    return None
+
+
+def chapter_modules(cells: list[dict]) -> list[str]:
+    """The pages of the modules whose names a notebook's code cells import, in PAGES order."""
+    used: set[str] = set()
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        lines = "".join(cell["source"]).splitlines()
+        code = "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "ode_course":
+                for alias in node.names:
+                    page = ALIASES.get(alias.name, alias.name)
+                    owner = (
+                        page if page in dict((m, 0) for m, _, _ in PAGES) else _owner(alias.name)
+                    )
+                    if owner:
+                        used.add(owner)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ode_course."):
+                top = node.module.split(".")[1]
+                used.add(ALIASES.get(top, top))
+    return [module for module, _, _ in PAGES if module in used]
+
+
+def links_paragraph(modules: list[str]) -> str:
+    links = [f"[`ode_course.{m}`](../book/reference/{m}.md)" for m in modules]
+    listed = links[0] if len(links) == 1 else ", ".join(links[:-1]) + " and " + links[-1]
+    return f"{LINKS_LABEL} What this chapter imports is documented in {listed}."
+
+
+def notebook_with_links(path: Path) -> str:
+    """The text of the notebook at ``path`` with its first cell's reference paragraph current.
+
+    The paragraph goes right before the **Time.** paragraph (or replaces an older one).
+    """
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    first = nb["cells"][0]
+    text = "".join(first["source"])
+    paragraph = links_paragraph(chapter_modules(nb["cells"]))
+    pattern = re.compile(re.escape(LINKS_LABEL) + r".*?(?=\n\n|\Z)", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: paragraph, text, count=1)
+    elif "\n**Time.**" in text:
+        text = text.replace("\n**Time.**", f"\n{paragraph}\n\n**Time.**", 1)
+    else:
+        text = text.rstrip("\n") + f"\n\n{paragraph}"
+    lines = text.splitlines(keepends=True)
+    first["source"] = lines
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def pages() -> dict[Path, str]:
+    sys.path.insert(0, str(ROOT))
+    written = {OUT / "index.md": index()}
+    for name, what, chapter in PAGES:
+        written[OUT / f"{name}.md"] = page(name, what, chapter)
+    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
+        written[notebook] = notebook_with_links(notebook)
+    if UNDOCUMENTED:
+        raise SystemExit(
+            "document these constants in a string right after each assignment: "
+            + ", ".join(UNDOCUMENTED)
+        )
+    return written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check they are up to date")
+    args = parser.parse_args()
+    wanted = pages()
+    stale = [p for p, text in wanted.items() if not p.exists() or p.read_text("utf-8") != text]
+    extra = [p for p in OUT.glob("*.md") if p not in wanted]  # a page of a removed module
+    if args.check:
+        for p in stale + extra:
+            print(f"out of date: {p.relative_to(ROOT)}")
+        if stale or extra:
+            print("run: python tools/reference_pages.py")
+        return 1 if stale or extra else 0
+    OUT.mkdir(parents=True, exist_ok=True)
+    for p in extra:
+        p.unlink()
+    for p, text in wanted.items():
+        p.write_text(text, encoding="utf-8")
+    print(f"wrote {len(wanted)} files: the pages in {OUT.relative_to(ROOT)}, the notebooks' links")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,5 @@
-"""Tests for ode_course.optim: trajectories against torch.optim in float64, schedules against
-torch.optim.lr_scheduler, the textbook momentum forms, and every input check."""
+"""Tests for ode_course.optim.optimizer and the six optimizers through it: trajectories
+against torch.optim in float64 (with and without a schedule), behaviour, and every input check."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ode_course.optim import (
     OPTIMIZERS,
-    SCHEDULES,
     SGD,
     Adagrad,
     Adam,
@@ -161,96 +158,6 @@ def test_trajectory_with_a_schedule_matches_torch(case):
     assert_same_trajectory(ours, theirs)
 
 
-# ------------------------------------------------------------------ textbook momentum forms
-def quadratic_grad(theta: np.ndarray) -> np.ndarray:
-    h = np.array([1.0, 3.0, 10.0, 0.3, 5.0])
-    return h * (theta - 1.0)
-
-
-@pytest.mark.parametrize("mu", [0.5, 0.9])
-def test_momentum_equals_textbook_velocity_form(mu):
-    lr, theta0 = 0.03, np.array([2.0, -1.0, 0.5, 3.0, -2.0])
-    theta, opt = theta0.copy(), Momentum(lr=lr, momentum=mu)
-    x, v = theta0.copy(), np.zeros(5)  # textbook: v ← μ v − lr g, x ← x + v
-    for _ in range(STEPS):
-        opt.step([theta], [quadratic_grad(theta)])
-        v = mu * v - lr * quadratic_grad(x)
-        x = x + v
-        np.testing.assert_allclose(theta, x, rtol=RTOL, atol=0)
-        np.testing.assert_allclose(-lr * opt.state[0]["b"], v, rtol=1e-9, atol=1e-14)
-
-
-@pytest.mark.parametrize("mu", [0.5, 0.9])
-def test_nesterov_equals_textbook_forms(mu):
-    lr, theta0 = 0.03, np.array([2.0, -1.0, 0.5, 3.0, -2.0])
-    theta, opt = theta0.copy(), Nesterov(lr=lr, momentum=mu)
-    x, v = theta0.copy(), np.zeros(5)  # velocity form: v ← μ v − lr g, x ← x + μ v − lr g
-    phi, w = theta0.copy(), np.zeros(5)  # Sutskever: w ← μ w − lr ∇L(φ + μ w), φ ← φ + w
-    for _ in range(STEPS):
-        opt.step([theta], [quadratic_grad(theta)])
-        g = quadratic_grad(x)
-        v = mu * v - lr * g
-        x = x + mu * v - lr * g
-        w = mu * w - lr * quadratic_grad(phi + mu * w)
-        phi = phi + w
-        np.testing.assert_allclose(theta, x, rtol=RTOL, atol=0)
-        np.testing.assert_allclose(theta, phi + mu * w, rtol=RTOL, atol=0)
-
-
-# ------------------------------------------------------------------ schedules
-def torch_lrs(make_scheduler, lr0: float, epochs: int = 50) -> list[float]:
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr0)
-    scheduler = make_scheduler(opt)
-    lrs = []
-    for _ in range(epochs):
-        lrs.append(scheduler.get_last_lr()[0])
-        opt.step()
-        scheduler.step()
-    return lrs
-
-
-LR_SCHEDULER = torch.optim.lr_scheduler
-SCHEDULE_CASES = [
-    (StepDecay(0.1, step_size=7, gamma=0.5), lambda o: LR_SCHEDULER.StepLR(o, 7, gamma=0.5)),
-    (StepDecay(0.3, step_size=1), lambda o: LR_SCHEDULER.StepLR(o, 1)),
-    (ExponentialDecay(0.1, gamma=0.93), lambda o: LR_SCHEDULER.ExponentialLR(o, gamma=0.93)),
-    (ExponentialDecay(2.0, gamma=1.0), lambda o: LR_SCHEDULER.ExponentialLR(o, gamma=1.0)),
-    (CosineAnnealing(0.1, t_max=50), lambda o: LR_SCHEDULER.CosineAnnealingLR(o, T_max=50)),
-    (
-        CosineAnnealing(0.1, t_max=15, eta_min=0.01),
-        lambda o: LR_SCHEDULER.CosineAnnealingLR(o, T_max=15, eta_min=0.01),
-    ),
-    (CosineAnnealing(0.5, t_max=20), lambda o: LR_SCHEDULER.CosineAnnealingLR(o, T_max=20)),
-]
-
-
-@pytest.mark.parametrize(
-    "schedule,make_scheduler", SCHEDULE_CASES, ids=[repr(case[0]) for case in SCHEDULE_CASES]
-)
-def test_schedule_matches_torch(schedule, make_scheduler):
-    ours = [schedule(epoch) for epoch in range(50)]
-    theirs = torch_lrs(make_scheduler, schedule.lr0)
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=1e-15)
-    assert all(isinstance(lr, float) for lr in ours)
-
-
-def test_cosine_annealing_end_points():
-    schedule = CosineAnnealing(lr0=0.2, t_max=10, eta_min=0.02)
-    assert schedule(0) == 0.2
-    assert schedule(10) == pytest.approx(0.02, rel=1e-14)
-    assert schedule(5) == pytest.approx(0.11, rel=1e-14)
-    assert schedule(20) == pytest.approx(0.2, rel=1e-14)
-
-
-def test_schedule_accepts_numpy_integers_and_registry():
-    assert StepDecay(1.0, step_size=2, gamma=0.5)(np.int64(4)) == 0.25
-    assert SCHEDULES == {
-        "step": StepDecay,
-        "exponential": ExponentialDecay,
-        "cosine": CosineAnnealing,
-    }
-
-
 # ------------------------------------------------------------------ behaviour
 @pytest.mark.parametrize(
     "name,kwargs",
@@ -323,20 +230,6 @@ def test_registry_and_repr():
     assert all(issubclass(cls, Optimizer) for cls in OPTIMIZERS.values())
     assert repr(Adam(lr=0.01)) == "Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)"
     assert repr(StepDecay(0.1, 5)) == "StepDecay(lr0=0.1, step_size=5, gamma=0.1)"
-
-
-@settings(max_examples=50, deadline=None)
-@given(
-    g=st.floats(min_value=1e-3, max_value=1e3) | st.floats(min_value=-1e3, max_value=-1e-3),
-    beta1=st.floats(min_value=0.0, max_value=0.99),
-    beta2=st.floats(min_value=0.0, max_value=0.9999),
-    lr=st.floats(min_value=1e-4, max_value=1.0),
-)
-def test_adam_first_step_is_lr_times_sign_of_gradient(g, beta1, beta2, lr):
-    """After bias correction m̂ = g and v̂ = g², so the first step is lr·g/(|g| + ε)."""
-    theta = np.array([0.0])
-    Adam(lr=lr, betas=(beta1, beta2), eps=1e-8).step([theta], [np.array([g])])
-    assert theta[0] == pytest.approx(-lr * g / (abs(g) + 1e-8), rel=1e-9)
 
 
 # ------------------------------------------------------------------ bad inputs

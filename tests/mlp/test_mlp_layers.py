@@ -1,5 +1,6 @@
-"""Tests for ode_course.mlp: every layer's backward pass against torch autograd in float64,
-bad input named with a fix, and the deprecated name ``Layer`` of :class:`Module`."""
+"""Tests for ode_course.mlp.layers: every layer's backward pass against torch autograd in
+float64 and central differences, shape errors named with a fix, and the deprecated name
+``Layer`` of :class:`Module`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import torch
 import ode_course
 from ode_course import mlp
 from ode_course.autodiff import numerical_gradient, relative_error
-from ode_course.data import load_digits, xor
 from ode_course.mlp import (
     Linear,
     Module,
@@ -19,12 +19,6 @@ from ode_course.mlp import (
     Sigmoid,
     SoftmaxCrossEntropy,
     Tanh,
-    accuracy,
-    add_bias_column,
-    confusion_matrix,
-    fit,
-    log_softmax,
-    softmax,
 )
 
 ACTIVATIONS = {
@@ -32,15 +26,6 @@ ACTIVATIONS = {
     "tanh": (Tanh, torch.tanh),
     "sigmoid": (Sigmoid, torch.sigmoid),
 }
-
-
-class PlainSGD:
-    def __init__(self, lr: float):
-        self.lr = lr
-
-    def step(self, params, grads):
-        for p, g in zip(params, grads, strict=True):
-            p -= self.lr * g
 
 
 def build(activation: str, seed: int = 0, sizes=(5, 7, 6, 4)) -> Sequential:
@@ -106,123 +91,12 @@ def test_backward_matches_central_differences(activation):
         assert relative_error(g, numeric) < 1e-7
 
 
-def test_softmax_cross_entropy_is_stable_for_huge_logits():
-    logits = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [1e4, 1e4, -1e4]])
-    labels = np.array([0, 1, 2])
-    loss_fn = SoftmaxCrossEntropy()
-    loss = loss_fn(logits, labels)
-    grad = loss_fn.backward()
-    assert np.isfinite(loss) and np.all(np.isfinite(grad))
-    ref = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(labels))
-    assert loss == pytest.approx(ref.item(), rel=1e-12)
-    assert np.all(np.isfinite(softmax(logits))) and np.all(np.isfinite(log_softmax(logits)))
-    np.testing.assert_allclose(softmax(logits).sum(axis=1), 1.0)
-
-
-def test_softmax_gradient_is_probabilities_minus_onehot():
-    z, y = np.array([[1.0, 2.0, 3.0]]), np.array([2])
-    loss_fn = SoftmaxCrossEntropy()
-    loss_fn(z, y)
-    np.testing.assert_allclose(loss_fn.backward(), softmax(z) - np.array([[0, 0, 1]]))
-
-
-def test_uniform_logits_give_log_k():
-    assert SoftmaxCrossEntropy()(np.zeros((4, 10)), np.arange(4)) == pytest.approx(np.log(10))
-
-
-def test_bias_folding_is_the_same_map():
-    rng = np.random.default_rng(0)
-    layer = Linear(3, 2, rng=rng)
-    layer.b[:] = [0.5, -1.0]
-    folded = Linear(4, 2, bias=False, rng=rng)
-    folded.W[...] = np.vstack([layer.W, layer.b])
-    x = rng.normal(size=(5, 3))
-    np.testing.assert_allclose(folded(add_bias_column(x)), layer(x))
-    assert folded.params() == [folded.W] and len(folded.grads()) == 1
-
-
 def test_initialisation_scales():
     rng = np.random.default_rng(0)
     he, xavier = Linear(500, 400, rng=rng), Linear(500, 400, init="xavier", rng=rng)
     assert he.W.std() == pytest.approx(np.sqrt(2 / 500), rel=0.02)
     assert xavier.W.std() == pytest.approx(np.sqrt(2 / 900), rel=0.02)
     np.testing.assert_array_equal(he.b, 0.0)
-
-
-def test_fit_learns_xor_and_reports_history():
-    x, y = xor()
-    rng = np.random.default_rng(0)
-    model = Sequential(Linear(2, 8, init="xavier", rng=rng), Tanh(), Linear(8, 2, rng=rng))
-    history = fit(model, x, y, PlainSGD(0.5), epochs=400, batch_size=4, rng=rng, x_val=x, y_val=y)
-    assert accuracy(model(x), y) == 1.0
-    assert history.train_loss[-1] < 0.1 * history.train_loss[0]
-    assert len(history.val_accuracy) == 400 and history.val_accuracy[-1] == 1.0
-
-
-def test_confusion_matrix_and_accuracy():
-    labels, preds = np.array([0, 1, 2, 2]), np.array([0, 2, 2, 2])
-    np.testing.assert_array_equal(
-        confusion_matrix(labels, preds, 3), [[1, 0, 0], [0, 0, 1], [0, 0, 2]]
-    )
-    assert accuracy(np.eye(3)[preds], labels) == 0.75
-
-
-def test_load_digits_split_is_fixed_stratified_and_scaled():
-    a, b = load_digits(), load_digits()
-    np.testing.assert_array_equal(a.x_test, b.x_test)
-    assert len(a.y_train) + len(a.y_val) + len(a.y_test) == 1797
-    assert a.x_train.min() >= 0 and a.x_train.max() <= 1
-    for part in (a.y_train, a.y_val, a.y_test):
-        counts = np.bincount(part, minlength=10)
-        assert counts.min() >= 0.9 * counts.mean()  # stratified: classes balanced in every part
-    assert not np.array_equal(a.x_test, load_digits(seed=1).x_test)
-
-
-# ---------------------------------------------------------------------- bad input
-@pytest.mark.parametrize(
-    "call,error,match",
-    [
-        (
-            lambda: SoftmaxCrossEntropy()(np.zeros((2, 3)), np.array([0, 3])),
-            ValueError,
-            r"labels must be in 0..2 for 3 classes; got values from 0 to 3",
-        ),
-        (
-            lambda: SoftmaxCrossEntropy()(np.zeros((2, 3)), np.array([0.0, 1.0])),
-            ValueError,
-            r"labels must be integer class indices; got dtype float64",
-        ),
-        (
-            lambda: SoftmaxCrossEntropy()(np.zeros((2, 3)), np.array([0, 1, 2])),
-            ValueError,
-            r"labels must be of shape \(2,\)",
-        ),
-        (
-            lambda: confusion_matrix(np.array([0, 5]), np.array([0, 1]), 3),
-            ValueError,
-            r"labels must be in 0..2",
-        ),
-        (
-            lambda: confusion_matrix(np.array([0, 1]), np.array([0, 4]), 3),
-            ValueError,
-            r"predictions must be in 0..2",
-        ),
-        (
-            lambda: confusion_matrix(np.array([0, 1]), np.array([0, 1]), 2.0),
-            TypeError,
-            r"n_classes must be an integer >= 1",
-        ),
-        (
-            lambda: accuracy(np.zeros(3), np.array([0, 1, 2])),
-            ValueError,
-            r"logits must be a 2-D batch",
-        ),
-    ],
-)
-def test_bad_labels_and_logits_are_named_with_a_fix(call, error, match):
-    with pytest.raises(error, match=match) as info:
-        call()
-    assert "Fix: " in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -279,34 +153,6 @@ def test_shape_and_layer_errors_are_named_with_a_fix(call, error, match):
     with pytest.raises(error, match=match) as info:
         call()
     assert "Fix: " in str(info.value)
-
-
-@pytest.mark.parametrize(
-    "kwargs,error,match",
-    [
-        ({"epochs": 0}, ValueError, "epochs must be a positive integer; got epochs=0"),
-        ({"epochs": 1.5}, TypeError, "epochs must be an integer >= 1; got float"),
-        ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
-        ({"n": 3}, ValueError, r"y must be one label per row of x \(4 rows\); got 3 labels"),
-        ({"optimizer": object()}, TypeError, r"optimizer must be an object with a step\(params"),
-        ({"model": Linear}, TypeError, r"model must be an ode_course\.mlp\.Module"),
-    ],
-)
-def test_fit_bad_arguments_are_named_with_a_fix(kwargs, error, match):
-    x, y = xor()
-    model = kwargs.pop("model", Sequential(Linear(2, 2)))
-    optimizer = kwargs.pop("optimizer", PlainSGD(0.1))
-    y = y[: kwargs.pop("n", len(y))]
-    with pytest.raises(error, match=match) as info:
-        fit(model, x, y, optimizer, **{"epochs": 1, **kwargs})
-    assert "Fix: " in str(info.value)
-
-
-def test_load_digits_bad_fractions():
-    with pytest.raises(ValueError, match="val_fraction must be in"):
-        load_digits(val_fraction=0.0)
-    with pytest.raises(ValueError, match="must be < 1"):
-        load_digits(val_fraction=0.5, test_fraction=0.5)
 
 
 # ---------------------------------------------------------------------- the name Module

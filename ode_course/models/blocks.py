@@ -1,30 +1,14 @@
-"""Residual networks and ODE-Nets: a ResNet block is one Euler step of an ODE-Net.
+"""The blocks of a network: a residual block h ↦ h + f(h), and ODE blocks h(0) ↦ h(T).
 
-A residual block maps h ↦ h + f(h, θ). An :class:`ODEBlock` maps h(0) ↦ h(T), the solution of
-dh/dt = f(h(t), t, θ) at time T, computed by an ODE solver: with one Euler step of size 1 it is
-exactly a residual block whose f also sees t. An :class:`AugmentedODEBlock` (Dupont et al.,
-2019) first appends zeros to the state, so that its flow has room to move points past each
-other. :func:`train_classifier` is the training loop the chapter uses (the memory the backward
-pass needs is measured by :func:`ode_course.memory.activation_memory`).
-Shapes: states are batches (N, dim).
+:class:`ResBlock` is the residual block; :class:`ODEFunc` is a field f(t, h), which
+:class:`ODEBlock` and :class:`AugmentedODEBlock` solve with an ODE solver.
 
-Who solves a block's ODE is chosen by ``backend=`` (:mod:`ode_course.backends`): our solvers,
-the same solvers with adjoint gradients, or torchdiffeq. ``block.nfe`` is the cost of the
-block's latest solve; ``func.nfe`` is the field's own counter, which adds up over every call
-until it is reset (``func.nfe = 0``).
-
-Example:
-    >>> func = ODEFunc(dim=3, hidden=8)
-    >>> block = ODEBlock(func, method="rk4", step_size=0.25)
-    >>> block(torch.zeros(5, 3)).shape
-    torch.Size([5, 3])
-    >>> block.nfe, func.nfe  # 4 steps of rk4, 4 evaluations each
-    (16, 16)
+``SOLVER_LIBRARIES`` are the deprecated values of ``library=``; ``check_library`` checks that
+keyword for the blocks here and for the classifiers of ``classifiers.py``.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -33,17 +17,7 @@ from torch import nn
 from ode_course import _validate, backends
 from ode_course.solvers import CountNFE
 
-__all__ = [
-    "AugmentedODEBlock",
-    "ODEBlock",
-    "ODEFunc",
-    "ResBlock",
-    "count_parameters",
-    "mlp_classifier",
-    "ode_classifier",
-    "resnet_classifier",
-    "train_classifier",
-]
+__all__ = ["AugmentedODEBlock", "ODEBlock", "ODEFunc", "ResBlock"]
 
 SOLVER_LIBRARIES = ("ode_course", "torchdiffeq")
 """Deprecated: the values of the old ``library=`` keyword of :class:`ODEBlock`.
@@ -113,7 +87,7 @@ class ODEFunc(nn.Module):
         return self.net(torch.cat([h, time], dim=-1))
 
 
-def _check_library(library: str | None) -> None:
+def check_library(library: str | None) -> None:
     """Raise unless the deprecated ``library=`` is None or one of ``SOLVER_LIBRARIES``.
 
     (The caller then calls ``backends.renamed_backend`` itself, so that its warning points at
@@ -184,7 +158,7 @@ class ODEBlock(nn.Module):
                 "use ODEFunc(dim, hidden), or wrap your function in an nn.Module",
                 TypeError,
             )
-        _check_library(library)
+        check_library(library)
         backend = backends.renamed_backend(
             backend, owner=type(self).__name__, old="library", value=library
         )
@@ -278,7 +252,7 @@ class AugmentedODEBlock(ODEBlock):
             minimum=0,
             fix="pass the number of zero features to append, e.g. augment_dim=1 (0 for none)",
         )
-        _check_library(library)
+        check_library(library)
         backend = backends.renamed_backend(
             backend, owner=type(self).__name__, old="library", value=library
         )
@@ -293,184 +267,3 @@ class AugmentedODEBlock(ODEBlock):
     def trajectory(self, h: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """The augmented states z(t[i]) from z(t[0]) = [h, 0], shape ``(len(t), N, d + p)``."""
         return super().trajectory(self.augment(h), t)
-
-
-def count_parameters(model: nn.Module) -> int:
-    """The number of trainable parameters.
-
-    Raises:
-        TypeError: ``model`` is not an ``nn.Module``.
-
-    Example:
-        >>> count_parameters(nn.Linear(3, 2))  # a 3 × 2 weight and 2 biases
-        8
-    """
-    if not isinstance(model, nn.Module):
-        _validate.fail(
-            "model", "a torch.nn.Module", type(model).__name__, "pass the network itself", TypeError
-        )
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def mlp_classifier(n_in: int, n_classes: int, width: int, depth: int) -> nn.Sequential:
-    """An MLP: Linear(n_in, width), then depth × [tanh, Linear(width, width)], tanh, a head.
-
-    Raises:
-        TypeError: a size is not an integer.
-        ValueError: ``n_in``, ``n_classes`` or ``width`` is less than 1, or ``depth`` is
-            negative.
-
-    Example:
-        >>> mlp_classifier(64, 10, width=32, depth=1)(torch.zeros(5, 64)).shape
-        torch.Size([5, 10])
-    """
-    n_in, n_classes = _validate.integer(n_in, "n_in"), _validate.integer(n_classes, "n_classes")
-    width = _validate.integer(width, "width")
-    depth = _validate.integer(depth, "depth", minimum=0)
-    layers: list[nn.Module] = [nn.Linear(n_in, width)]
-    for _ in range(depth):
-        layers += [nn.Tanh(), nn.Linear(width, width)]
-    return nn.Sequential(*layers, nn.Tanh(), nn.Linear(width, n_classes))
-
-
-def resnet_classifier(
-    n_in: int, n_classes: int, width: int, hidden: int, n_blocks: int
-) -> nn.Sequential:
-    """A ResNet: a stem Linear(n_in, width), ``n_blocks`` residual blocks, tanh, a head.
-
-    Raises:
-        TypeError: a size is not an integer.
-        ValueError: a size is less than 1.
-
-    Example:
-        >>> resnet_classifier(64, 10, width=32, hidden=16, n_blocks=3)(torch.zeros(5, 64)).shape
-        torch.Size([5, 10])
-    """
-    n_in, n_classes = _validate.integer(n_in, "n_in"), _validate.integer(n_classes, "n_classes")
-    width, n_blocks = _validate.integer(width, "width"), _validate.integer(n_blocks, "n_blocks")
-    blocks = [ResBlock(width, hidden) for _ in range(n_blocks)]
-    return nn.Sequential(nn.Linear(n_in, width), *blocks, nn.Tanh(), nn.Linear(width, n_classes))
-
-
-def ode_classifier(
-    n_in: int,
-    n_classes: int,
-    width: int,
-    hidden: int,
-    *,
-    backend: str | None = None,
-    library: str | None = None,
-    **block_options: Any,
-) -> nn.Sequential:
-    """A stem Linear(n_in, width), one :class:`ODEBlock`, and a head Linear(width, n_classes).
-
-    The ODE block replaces a stack of residual blocks with one vector field, whose parameters
-    are shared across depth (time). The block is ``model[1]``: ``model[1].nfe`` is the cost of
-    its latest solve, ``model[1].func.nfe`` the field's running count.
-
-    Args:
-        n_in, n_classes: the input features and the classes.
-        width: the width of the state the ODE evolves.
-        hidden: the width of the vector field's hidden layer.
-        backend: who solves, as for :class:`ODEBlock`.
-        library: deprecated, the old name of ``backend``.
-        **block_options: ``t1``, ``method``, ``step_size``, ``rtol``, ``atol`` as for
-            :class:`ODEBlock`.
-
-    Raises:
-        TypeError, ValueError: a bad size or block option (see :class:`ODEBlock`).
-
-    Example:
-        >>> model = ode_classifier(64, 10, width=16, hidden=32, method="rk4", step_size=0.5)
-        >>> model(torch.zeros(5, 64)).shape, model[1].nfe
-        (torch.Size([5, 10]), 8)
-    """
-    n_in, n_classes = _validate.integer(n_in, "n_in"), _validate.integer(n_classes, "n_classes")
-    _check_library(library)
-    backend = backends.renamed_backend(
-        backend, owner="ode_classifier", old="library", value=library
-    )
-    block = ODEBlock(ODEFunc(width, hidden), backend=backend, **block_options)
-    return nn.Sequential(nn.Linear(n_in, width), block, nn.Tanh(), nn.Linear(width, n_classes))
-
-
-def train_classifier(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    epochs: int = 20,
-    batch_size: int = 64,
-    lr: float = 0.01,
-    weight_decay: float = 0.1,
-    seed: int = 0,
-) -> list[float]:
-    """Minimise the cross-entropy of ``model(x)`` against ``y`` with AdamW and a one-cycle schedule.
-
-    Each epoch visits the examples in a new random order (drawn from a generator seeded with
-    ``seed``, so a run is reproducible) in mini-batches of ``batch_size``. The learning rate
-    follows ``torch.optim.lr_scheduler.OneCycleLR`` (warm up to ``lr``, then anneal to almost
-    0), and AdamW decays the weights by ``weight_decay``. The model is left in training mode.
-
-    Args:
-        model: maps a batch (B, ...) to logits (B, n_classes).
-        x: the inputs, shape (N, ...), in the dtype of the model.
-        y: the labels, shape (N,), integers in [0, n_classes).
-        epochs: passes over the data.
-        batch_size: examples per step.
-        lr: the peak learning rate.
-        weight_decay: AdamW's decoupled weight decay.
-        seed: seeds the order of the examples.
-
-    Returns:
-        The mean training loss of each epoch.
-
-    Raises:
-        TypeError: ``model`` is not an ``nn.Module``, or a number is of the wrong type.
-        ValueError: ``x`` and ``y`` differ in length, ``epochs`` or ``batch_size`` is less
-            than 1, ``lr`` is not positive, ``weight_decay`` or ``seed`` is negative.
-
-    Example:
-        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
-        <torch._C.Generator object at ...>
-        >>> x, y = torch.randn(32, 2), torch.arange(32) % 2
-        >>> losses = train_classifier(nn.Linear(2, 2), x, y, epochs=3, batch_size=8)
-        >>> len(losses)
-        3
-    """
-    if not isinstance(model, nn.Module):
-        _validate.fail(
-            "model", "a torch.nn.Module", type(model).__name__, "pass the network itself", TypeError
-        )
-    if len(x) != len(y):
-        _validate.fail(
-            "y",
-            f"one label per example of x ({len(x)} examples)",
-            f"{len(y)} labels",
-            "pass x and y of the same length, e.g. x[:n] and y[:n]",
-        )
-    epochs = _validate.integer(epochs, "epochs")
-    batch_size = _validate.integer(batch_size, "batch_size")
-    lr = _validate.positive(lr, "lr", fix="pass a peak learning rate such as lr=0.01")
-    weight_decay = _validate.non_negative(weight_decay, "weight_decay")
-    seed = _validate.integer(seed, "seed", minimum=0)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    steps_per_epoch = math.ceil(len(y) / batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch
-    )
-    model.train()
-    losses = []
-    for _ in range(epochs):
-        order, total = torch.randperm(len(y), generator=generator), 0.0
-        for start in range(0, len(y), batch_size):
-            batch = order[start : start + batch_size]
-            loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += loss.item() * len(batch)
-        losses.append(total / len(y))
-    return losses

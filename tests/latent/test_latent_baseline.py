@@ -3,31 +3,12 @@ rollout past the last observation."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
+from latent_support import rnn_model, uneven_batch
 
-from ode_course.data import IrregularBatch, collate_series
-from ode_course.latent import (
-    RNNBaseline,
-)
+from ode_course.data import collate_series
 
 F64 = torch.float64
-
-
-def uneven_batch() -> IrregularBatch:
-    """Three series with 1, 3 and 6 observations at different times, one feature missing once."""
-    times = [[0.75], [0.0, 0.5, 2.0], [0.25, 0.5, 1.0, 1.25, 2.5, 3.0]]
-    values = [
-        [[0.1, -0.2]],
-        [[1.0, 0.0], [0.8, np.nan], [0.0, 1.0]],
-        [[0.5, 0.5], [0.4, 0.6], [0.2, 0.7], [0.1, 0.8], [-0.3, 0.6], [-0.5, 0.4]],
-    ]
-    return collate_series(times, values)
-
-
-def rnn_model() -> RNNBaseline:
-    torch.manual_seed(0)
-    return RNNBaseline(obs_dim=2, hidden=8).double()
 
 
 def test_rnn_predictions_at_the_observed_times_are_its_one_step_predictions():

@@ -3,37 +3,20 @@ ODE-RNN's state and cost, and the construction errors of the modules."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
+from latent_support import latent_model, uneven_batch
 
-from ode_course.data import IrregularBatch, collate_series
+from ode_course.data import collate_series
 from ode_course.latent import (
     GRUEncoder,
     LatentDynamics,
-    LatentODE,
     ODERNNEncoder,
     RNNBaseline,
     own_sequences,
 )
 
 F64 = torch.float64
-
-
-def uneven_batch() -> IrregularBatch:
-    """Three series with 1, 3 and 6 observations at different times, one feature missing once."""
-    times = [[0.75], [0.0, 0.5, 2.0], [0.25, 0.5, 1.0, 1.25, 2.5, 3.0]]
-    values = [
-        [[0.1, -0.2]],
-        [[1.0, 0.0], [0.8, np.nan], [0.0, 1.0]],
-        [[0.5, 0.5], [0.4, 0.6], [0.2, 0.7], [0.1, 0.8], [-0.3, 0.6], [-0.5, 0.4]],
-    ]
-    return collate_series(times, values)
-
-
-def latent_model(encoder: str = "gru", **kwargs) -> LatentODE:
-    torch.manual_seed(0)
-    return LatentODE(obs_dim=2, latent_dim=3, hidden=8, encoder=encoder, **kwargs).double()
 
 
 @pytest.mark.parametrize("encoder,tol", [("gru", 1e-12), ("odernn", 1e-6)])

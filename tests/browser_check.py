@@ -2,7 +2,8 @@
 
 For each page in the table of contents: the page has its title; no Python traceback, error or
 stderr output is shown; every image loaded; every equation was typeset by MathJax (served from
-the book itself); no request left 127.0.0.1; every animation plays when its Play button is
+the book itself) and none is mis-paired (no `$` left in the prose, no prose inside a formula);
+no request left 127.0.0.1; every animation plays when its Play button is
 clicked; notebook pages offer the Colab launch link of their notebook, a download of the
 notebook and a link to its student edition, both of which load; each package-reference page
 shows the entries autodoc generated, and no directive as text. One screenshot per page is saved
@@ -96,9 +97,18 @@ CHECKS_JS = """
   const untypeset = math.filter(el => !el.querySelector('mjx-container'))
                         .map(el => el.textContent.slice(0, 60));
   const rawMath = ['\\\\(', '\\\\[', '$$'].filter(t => bodyText.includes(t));
+  // TeX that MathJax never saw: a `$` left in the prose (outside code and math), or prose that a
+  // mis-paired `$$` swallowed into a math element (markdown bold or code inside the TeX).
+  const article = (document.querySelector('main') || document.body).cloneNode(true);
+  article.querySelectorAll('pre, code, .math, mjx-container, script, style, .cell_output')
+         .forEach(el => el.remove());
+  const strayDollar = article.textContent.includes('$');
+  const swallowed = math.filter(el => /\\*\\*|`|\\n\\n/.test(el.textContent))
+                        .map(el => el.textContent.slice(0, 60));
   const apiEntries = document.querySelectorAll('dl.py').length;
   const rawDirectives = ['.. auto', '{eval-rst}', '.. py:'].filter(t => bodyText.includes(t));
-  return {title: document.title, h1: h1Text, rawMath, apiEntries, rawDirectives,
+  return {title: document.title, h1: h1Text, rawMath, apiEntries, rawDirectives, strayDollar,
+          swallowed,
           traceback: bodyText.includes('Traceback (most recent call last)'),
           errorOutputs: errorOutputs.length, images, links, nMath: math.length, untypeset};
 }
@@ -154,6 +164,10 @@ def check_page(page, base: str, source: str, shots: Path, slug: str) -> tuple[li
         problems.append("the page has math but MathJax did not load")
     if info["rawMath"]:
         problems.append(f"raw TeX delimiters left in the page text: {info['rawMath']}")
+    if info["strayDollar"]:
+        problems.append("a $ left in the prose (a display or inline formula that did not pair)")
+    if info["swallowed"]:
+        problems.append(f"prose swallowed into math: {info['swallowed'][:2]}")
     if info["untypeset"]:
         n, examples = len(info["untypeset"]), info["untypeset"][:2]
         problems.append(f"{n} of {info['nMath']} equations not typeset, e.g. {examples}")

@@ -122,8 +122,58 @@ def call(fn: Callable[..., Any], name: str, *args: Any) -> Any:
     """
     try:
         return fn(*args)
+    except NotImplementedError as exc:  # the starter code, untouched
+        raise CheckFailed(
+            f"{name} is not answered yet: replace its `raise NotImplementedError` with your code."
+        ) from exc
     except Exception as exc:  # report the learner's error in the exercise's terms
         raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from exc
+
+
+def answered(answer: Any, name: str) -> Any:
+    """``answer``, unless it is still the starter value (``None`` or ``...``).
+
+    Raises:
+        CheckFailed: "not answered yet", for ``None`` or ``Ellipsis``.
+
+    Example:
+        >>> try:
+        ...     answered(None, "nfe")
+        ... except CheckFailed as verdict:
+        ...     print(verdict)
+        nfe is not answered yet: replace None with your answer.
+    """
+    if answer is None or answer is Ellipsis:
+        raise CheckFailed(f"{name} is not answered yet: replace {answer!r} with your answer.")
+    return answer
+
+
+def number_answer(answer: Any, name: str) -> float:
+    """A number the learner typed (not computed): "not answered yet" or "a number, please".
+
+    Raises:
+        CheckFailed: ``answer`` is the starter value, a string (``'16'``), a bool, or anything
+            else that is not a real number.
+
+    Example:
+        >>> try:
+        ...     number_answer("16", "nfe")
+        ... except CheckFailed as verdict:
+        ...     print(verdict)
+        nfe must be a number, please: write 16 without quotes, not '16'.
+        >>> number_answer(16, "nfe")
+        16.0
+    """
+    answered(answer, name)
+    if isinstance(answer, str):
+        raise CheckFailed(
+            f"{name} must be a number, please: write {answer.strip()} without quotes, "
+            f"not {answer!r}."
+        )
+    if isinstance(answer, bool) or not isinstance(answer, int | float | np.number):
+        if not (isinstance(answer, torch.Tensor | np.ndarray) and answer.size == 1):
+            raise CheckFailed(f"{name} must be a number, please; got {answer!r:.60}.")
+    return float(answer)
 
 
 def returned(out: Any, name: str) -> Any:

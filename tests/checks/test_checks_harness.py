@@ -13,11 +13,13 @@ import ode_course
 import ode_course.checks
 from ode_course.checks.harness import (
     CheckFailed,
+    answered,
     array_result,
     call,
     close,
     max_error,
     name_the_mistake,
+    number_answer,
     number_result,
     passed,
     returned,
@@ -41,7 +43,7 @@ def test_passed_prints_the_verdict_of_a_right_answer(capsys):
 def test_call_returns_the_result_or_turns_the_learners_exception_into_a_verdict():
     assert call(lambda x, y: x + y, "add", 1, 2) == 3
     with pytest.raises(
-        CheckFailed, match=r"^rk4_step raised NotImplementedError: write it$"
+        CheckFailed, match=r"^rk4_step is not answered yet: replace its `raise NotImplementedError`"
     ) as info:
         call(lambda: (_ for _ in ()).throw(NotImplementedError("write it")), "rk4_step")
     assert isinstance(info.value.__cause__, NotImplementedError)
@@ -163,3 +165,22 @@ def test_the_loop_scan_finds_a_copy(tmp_path):
         encoding="utf-8",
     )
     assert _loops_that_raise_check_failed(sample) == [1]
+
+
+@pytest.mark.parametrize("starter", [None, ...])
+def test_an_untouched_answer_reads_not_answered_yet(starter):
+    with pytest.raises(CheckFailed, match=r"^nfe is not answered yet"):
+        answered(starter, "nfe")
+    with pytest.raises(CheckFailed, match=r"^nfe is not answered yet"):
+        number_answer(starter, "nfe")
+
+
+@pytest.mark.parametrize("typed", ["16", " 16 ", True, [16]])
+def test_a_number_answer_must_be_a_number(typed):
+    with pytest.raises(CheckFailed, match=r"^nfe must be a number, please"):
+        number_answer(typed, "nfe")
+
+
+@pytest.mark.parametrize("number", [16, 16.0, np.int64(16), torch.tensor(16.0)])
+def test_a_number_answer_accepts_every_kind_of_number(number):
+    assert number_answer(number, "nfe") == 16.0

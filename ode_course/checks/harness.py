@@ -171,7 +171,8 @@ def number_answer(answer: Any, name: str) -> float:
             f"not {answer!r}."
         )
     if isinstance(answer, bool) or not isinstance(answer, int | float | np.number):
-        if not (isinstance(answer, torch.Tensor | np.ndarray) and np.size(answer) == 1):
+        one = isinstance(answer, torch.Tensor) and answer.numel() == 1
+        if not (one or (isinstance(answer, np.ndarray) and answer.size == 1)):
             raise CheckFailed(f"{name} must be a number, please; got {answer!r:.60}.")
     return float(answer)
 

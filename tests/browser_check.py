@@ -3,11 +3,17 @@
 For each page in the table of contents: the page has its title; no Python traceback, error or
 stderr output is shown; every image loaded; every equation was typeset by MathJax (served from
 the book itself) and none is mis-paired (no `$` left in the prose, no prose inside a formula);
+no display equation is wider than its column at 1280 px, nor cut off (wider and not scrollable)
+on a 390 px phone;
 no request left 127.0.0.1; every animation plays when its Play button is
 clicked; notebook pages offer the Colab launch link of their notebook, a download of the
 notebook and a link to its student edition, both of which load; each package-reference page
 shows the entries autodoc generated, and no directive as text. One screenshot per page is saved
 under _build/screenshots/.
+
+Before the book, the check runs on pages it breaks on purpose (a `$` left in the prose, prose
+swallowed into a formula, a display too wide for the column, a wide display that cannot scroll
+on a phone) and fails unless it reports each one: a check that cannot fail is no check.
 
 Run by `make browser` after `make html`; it uses Debian's Chromium and never downloads a
 browser. Prints one line per page and a closing 'N passed, M failed' line; exits 1 on failure.
@@ -103,8 +109,15 @@ CHECKS_JS = """
   article.querySelectorAll('pre, code, .math, mjx-container, script, style, .cell_output')
          .forEach(el => el.remove());
   const strayDollar = article.textContent.includes('$');
-  const swallowed = math.filter(el => /\\*\\*|`|\\n\\n/.test(el.textContent))
-                        .map(el => el.textContent.slice(0, 60));
+  // The TeX MathJax typeset (the page's text is its rendering by then). Prose in it: markdown
+  // bold or code, a blank line, or a run of four words outside \\text{…}.
+  const texts = (window.MathJax && MathJax.startup && MathJax.startup.document)
+      ? Array.from(MathJax.startup.document.math).map(m => m.math)
+      : math.map(el => el.textContent);
+  const prose = tex => /\\*\\*|`|\\n\\s*\\n/.test(tex) ||
+      /(?:\\b[A-Za-z]{2,}[ ,]+){3}[A-Za-z]{2,}\\b/.test(
+          tex.replace(/\\\\[A-Za-z]+\\s*(\\{[^{}]*\\})?/g, ' '));
+  const swallowed = texts.filter(prose).map(tex => tex.slice(0, 60));
   const apiEntries = document.querySelectorAll('dl.py').length;
   const rawDirectives = ['.. auto', '{eval-rst}', '.. py:'].filter(t => bodyText.includes(t));
   return {title: document.title, h1: h1Text, rawMath, apiEntries, rawDirectives, strayDollar,
@@ -113,6 +126,33 @@ CHECKS_JS = """
           errorOutputs: errorOutputs.length, images, links, nMath: math.length, untypeset};
 }
 """
+
+
+# Display equations wider than their column. `cut` counts those that cannot be scrolled to
+# their end either (neither the display nor its wrapper scrolls sideways).
+DISPLAY_WIDTHS_JS = """
+() => {
+  const wide = [], cut = [];
+  for (const el of document.querySelectorAll('mjx-container[display="true"]')) {
+    const math = el.querySelector('mjx-math');
+    if (!math || el.offsetParent === null) continue;
+    const need = math.getBoundingClientRect().width, have = el.clientWidth;
+    if (need <= have + 1) continue;
+    const tex = (el.closest('.math') || el).getAttribute('data-tex') ||
+                (el.querySelector('mjx-assistive-mml') || el).textContent.slice(0, 50);
+    const label = `${Math.round(need)} px > ${Math.round(have)} px: ${tex.slice(0, 50)}`;
+    wide.push(label);
+    const scrolls = [el, el.parentElement].some(x => x &&
+        ['auto', 'scroll'].includes(getComputedStyle(x).overflowX) &&
+        x.scrollWidth > x.clientWidth);
+    if (!scrolls) cut.push(label);
+  }
+  return {wide, cut};
+}
+"""
+
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 MATHJAX_READY_JS = """
@@ -147,6 +187,80 @@ async () => {
 """
 
 
+def display_problems(page) -> list[str]:
+    """Displays too wide for the column at desktop width, or cut off on a phone."""
+    problems = []
+    wide = page.evaluate(DISPLAY_WIDTHS_JS)["wide"]
+    if wide:
+        problems.append(f"{len(wide)} display(s) wider than the column at 1280 px: {wide[:3]}")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(100)
+    cut = page.evaluate(DISPLAY_WIDTHS_JS)["cut"]
+    page.set_viewport_size(DESKTOP)
+    if cut:
+        problems.append(
+            f"{len(cut)} display(s) cut off at 390 px (wider, not scrollable): {cut[:3]}"
+        )
+    return problems
+
+
+# Pages broken on purpose, each with the problem the check must report on it.
+BROKEN_PAGES = {
+    "stray-dollar": (
+        "<p>The flow $$z(t) = z_0 + \\int_0^t f(s, z(s))\\,ds is the solution.</p>",
+        "a $ left in the prose",
+    ),
+    "swallowed-prose": (
+        '<div class="math notranslate nohighlight">\\[ x **bold prose** y \\]</div>',
+        "prose swallowed into math",
+    ),
+    "too-wide": (
+        '<div class="math notranslate nohighlight">\\['
+        + " + ".join(f"a_{{{i}}} b_{{{i}}}" for i in range(40))
+        + "\\]</div>",
+        "wider than the column at 1280 px",
+    ),
+    "cut-off": (
+        '<style>mjx-container[display="true"] {overflow: visible !important}</style>'
+        '<div class="math notranslate nohighlight">\\['
+        + " + ".join(f"a_{{{i}}}" for i in range(30))
+        + "\\]</div>",
+        "cut off at 390 px",
+    ),
+}
+
+
+def self_test(page, base: str, html: Path) -> list[str]:
+    """The check's own test: every page broken on purpose must be reported as broken."""
+    folder = html / "_browser_check"
+    folder.mkdir(exist_ok=True)
+    css = (
+        ""
+        if not (html / "_static" / "math-scroll.css").exists()
+        else ('<link rel="stylesheet" href="../_static/math-scroll.css">')
+    )
+    failures = []
+    for name, (body, expected) in BROKEN_PAGES.items():
+        (folder / f"{name}.html").write_text(
+            f"<!DOCTYPE html><html><head><title>{name}</title>{css}"
+            '<script defer src="../_static/mathjax/tex-mml-chtml.js"></script></head>'
+            f'<body><main style="max-width: 700px">{body}</main></body></html>',
+            encoding="utf-8",
+        )
+        page.goto(f"{base}/_browser_check/{name}.html", wait_until="load")
+        page.evaluate(MATHJAX_READY_JS)
+        page.wait_for_timeout(200)
+        info = page.evaluate(CHECKS_JS)
+        found = display_problems(page)
+        if info["strayDollar"]:
+            found.append("a $ left in the prose")
+        if info["swallowed"]:
+            found.append("prose swallowed into math")
+        if not any(expected in problem for problem in found):
+            failures.append(f"the page broken by '{name}' was not reported ({expected}): {found}")
+    return failures
+
+
 def check_page(page, base: str, source: str, shots: Path, slug: str) -> tuple[list[str], int, int]:
     """Problems found on one page, and the numbers of equations and animations on it."""
     problems: list[str] = []
@@ -171,6 +285,7 @@ def check_page(page, base: str, source: str, shots: Path, slug: str) -> tuple[li
     if info["untypeset"]:
         n, examples = len(info["untypeset"]), info["untypeset"][:2]
         problems.append(f"{n} of {info['nMath']} equations not typeset, e.g. {examples}")
+    problems += display_problems(page)
     title = source_title(source)
     if title not in info["h1"]:
         problems.append(f"heading {info['h1']!r} does not show the title {title!r}")
@@ -234,7 +349,7 @@ def main() -> int:
     passed = failed = math_pages = 0
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport=DESKTOP)
 
         def only_local(route) -> None:
             host = urlparse(route.request.url).hostname
@@ -245,6 +360,12 @@ def main() -> int:
                 route.abort()
 
         page.route("**/*", only_local)
+        broken = self_test(page, base, html)
+        for failure in broken:
+            print(f"FAIL self-test: {failure}")
+        if not broken:
+            print(f"ok   self-test: the {len(BROKEN_PAGES)} pages broken on purpose are reported")
+        failed += len(broken)
         for source in toc_pages():
             external.clear()
             problems, n_math, n_anim = check_page(page, base, source, shots, slug)

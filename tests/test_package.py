@@ -148,3 +148,12 @@ def test_a_plain_install_ships_every_subpackage():
     }
     assert set(found) == on_disk
     assert len(on_disk) > 1
+
+
+def test_the_licences_are_stated_in_the_repository_and_the_book():
+    root = Path(__file__).resolve().parents[1]
+    assert "MIT License" in (root / "LICENSE").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in (root / "LICENSE-CONTENT.md").read_text(encoding="utf-8")
+    for page in ("README.md", "book/intro.md"):
+        text = (root / page).read_text(encoding="utf-8")
+        assert "CC BY 4.0" in text and "MIT" in text, page

@@ -37,3 +37,13 @@ def test_colab_workflow_runs_the_nbval_command_of_make_test():
     assert nbval in commands, (nbval, commands)
     flow = yaml.safe_load((WORKFLOWS / "colab-weekly.yml").read_text(encoding="utf-8"))
     assert "colab" in flow["jobs"]["nbval"]["container"]
+
+
+def test_every_push_and_pull_request_runs_the_ci_entry_point():
+    flow = yaml.safe_load((WORKFLOWS / "test.yml").read_text(encoding="utf-8"))
+    triggers = flow[True] if True in flow else flow["on"]  # YAML 1.1 reads `on:` as True
+    assert "push" in triggers and "pull_request" in triggers
+    assert ".ci/run" in steps("test.yml")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make test" in ci
+    assert "make test" in (ROOT / "README.md").read_text(encoding="utf-8")

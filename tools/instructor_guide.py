@@ -84,6 +84,25 @@ def chapter_info(path: Path) -> dict:
     }
 
 
+# Suggested routes through the course; the chapters' own first cells give the study times.
+PATHS = [
+    "## Suggested paths",
+    "",
+    "- **A two-week module on neural ODEs** (about 8 hours of study): pre-reading Chapter 4",
+    "  §1–2 (gradient flow, and Euler's method as gradient descent); week 1 Chapter 5 (ResNets",
+    "  as Euler steps, the solvers, the ODE-Net on digits); week 2 Chapter 6 (the adjoint",
+    "  method) and one of Chapter 7 (densities) or Chapter 8 (time series). Assign the coding",
+    "  exercises of Chapters 5 and 6; their checks give feedback without a grader.",
+    "- **A first course on backpropagation** (about 5½ hours): Chapters 1, 2 and 3 in order,",
+    "  with every exercise; Chapter 4 §1–2 as an optional last session that links optimizers to",
+    "  ODEs.",
+    "- **A full semester** (about 17 hours of study, one chapter a week with room for projects):",
+    "  Chapters 1–8 in order; Chapters 1–3 are the foundations, Chapter 4 the bridge, Chapters",
+    "  5–9 the continuous models. A project can extend any chapter's last section.",
+    "",
+]
+
+
 def render(chapters: list[dict], times: dict) -> str:
     seconds = times.get("seconds", {})
     lines = [
@@ -113,17 +132,21 @@ def render(chapters: list[dict], times: dict) -> str:
         )
     total = sum(seconds.get(ch["name"], 0.0) for ch in chapters)
     lines += ["", f"Executing every chapter takes {total:.0f} s in all.", ""]
+    lines += PATHS
     for ch in chapters:
         lines += [f"## {ch['title']}", "", f"Notebook: `notebooks/{ch['name']}.ipynb`.", ""]
         lines += ["**Learning objectives.**", ""] + [f"- {o}" for o in ch["objectives"]] + [""]
         lines += [f"**Prerequisites.** {ch['prerequisites']}", ""]
         lines += [f"**Time.** {ch['time']}", ""]
-        lines += ["**Exercises.**", "", "| exercise | assesses | feedback |", "|---|---|---|"]
+        lines += ["**Exercises** (numbered as in the book).", ""]
+        lines += ["| exercise | assesses | feedback |", "|---|---|---|"]
         for ex in ch["exercises"]:
             feedback = (
                 f"`{ex['check']}` explains what is wrong" if ex["check"] else "solution to compare"
             )
-            name = f"{{ref}}`{ex['title']} <{ex['label']}>`" if ex["label"] else ex["title"]
+            name = ex["title"]
+            if ex["label"]:  # the number the book gives it, and its title
+                name = f"{{numref}}`Exercise %s <{ex['label']}>`: {ex['title']}"
             lines.append(f"| {name} | {ex['assesses']} | {feedback} |")
         lines.append("")
     lines += [

@@ -117,8 +117,9 @@ def minimize(
 ) -> FlowResult:
     """Integrate dθ/dt = −∇L(θ) from θ(0) = x0 until ‖∇L‖ < gtol, t = t_max or ``max_steps``.
 
-    The solver is one of scipy's (``BDF``, ``Radau`` and ``LSODA`` are implicit, for stiff
-    flows; ``RK45`` is explicit, for contrast), driven one accepted step at a time. The
+    The solver is one of scipy's (``BDF`` and ``Radau`` are implicit, for stiff flows;
+    ``LSODA`` switches between explicit Adams and implicit BDF formulas as stiffness appears;
+    ``RK45`` is explicit, for contrast), driven one accepted step at a time. The
     tolerances control the accuracy of the *path*; the end point is set by ``gtol``. No learning
     rate is needed: the solver picks its own step sizes.
 

@@ -1,4 +1,4 @@
-"""Chapter 4 (gradient flow): the largest learning rate at which gradient descent is stable."""
+"""Chapter 4 (gradient flow): the stability limit of gradient descent's learning rate."""
 
 from __future__ import annotations
 
@@ -16,7 +16,11 @@ def _same_rate(a: float, b: float) -> bool:
 
 
 def check_stability_limit(max_stable_lr: Callable[[np.ndarray], float]) -> None:
-    """``max_stable_lr(H)`` returns the largest stable gradient-descent rate, 2/λ_max(H).
+    """``max_stable_lr(H)`` returns the stability limit of gradient descent's rate, 2/λ_max(H).
+
+    Every rate below the limit converges and every rate above it diverges; the limit itself is
+    not stable (the fastest component flips sign forever), so there is no *largest* stable rate.
+    The success message does not repeat the answer.
 
     Gradient descent on L = ½ θᵀ H θ multiplies the error by (I − lr H) each step, which
     shrinks every component only if |1 − lr λ| < 1 for every eigenvalue λ of H.
@@ -30,7 +34,7 @@ def check_stability_limit(max_stable_lr: Callable[[np.ndarray], float]) -> None:
 
     Example:
         >>> check_stability_limit(lambda H: 2 / np.linalg.eigvalsh(H).max())
-        Correct: the stable learning rates are lr < 2/λ_max, checked on 3 Hessians.
+        Correct: your limit matches on 3 Hessians of sizes 2, 5 and 8.
         >>> try:
         ...     check_stability_limit(lambda H: 1 / np.linalg.eigvalsh(H).max())
         ... except CheckFailed as verdict:
@@ -62,4 +66,4 @@ def check_stability_limit(max_stable_lr: Callable[[np.ndarray], float]) -> None:
         raise CheckFailed(
             f"for a {n}×{n} Hessian you return {got:.6g}; expected 2/λ_max = {want:.6g}."
         )
-    passed("the stable learning rates are lr < 2/λ_max, checked on 3 Hessians.")
+    passed("your limit matches on 3 Hessians of sizes 2, 5 and 8.")

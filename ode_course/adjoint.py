@@ -96,7 +96,7 @@ class _Options:
 
     func: nn.Module
     solver: dict[str, Any]  # method, rtol, atol, step_size, max_num_steps of the forward solve
-    adjoint_tolerances: dict[str, float]
+    adjoint_tolerances: dict[str, Any]  # rtol, atol and (with seminorms) error_norm
     output_index: tuple[int, ...]  # where the output times sit in the solved grid
     stats: AdjointStats | None
 
@@ -144,6 +144,33 @@ def adjoint_dynamics(
         return torch.cat(pieces)
 
     return dynamics
+
+
+def _seminorm(n_kept: int) -> Callable[[torch.Tensor], float]:
+    """The RMS of the first ``n_kept`` entries of a flat error vector, ignoring the rest.
+
+    For the adjoint's augmented state [z, a, dL/dθ] of length 2D + P, ``_seminorm(2 * D)``
+    controls the error of z and a only (Kidger et al. 2021): the entries dL/dθ are integrated
+    but feed nothing else in the backward solve, so their error does not grow through it.
+
+    Args:
+        n_kept: how many leading entries the norm measures, at least 1.
+
+    Returns:
+        ``norm(e) = √(mean of e[:n_kept]²)``, a Python float.
+
+    Example:
+        >>> norm = _seminorm(2)
+        >>> f"{norm(torch.tensor([3.0, 4.0, 100.0])):.4f}"  # √((9 + 16) / 2)
+        '3.5355'
+    """
+    n_kept = _validate.integer(n_kept, "n_kept", minimum=1, fix="e.g. n_kept=2 * y0.numel()")
+
+    def norm(error: torch.Tensor) -> float:
+        kept = error.reshape(-1)[:n_kept]
+        return (torch.linalg.vector_norm(kept) / math.sqrt(kept.numel())).item()
+
+    return norm
 
 
 class _OdeintAdjoint(torch.autograd.Function):
@@ -242,6 +269,7 @@ def odeint_adjoint(
     max_num_steps: int = 10_000,
     checkpoints: int = 0,
     stats: AdjointStats | None = None,
+    adjoint_seminorm: bool = False,
 ) -> torch.Tensor:
     """y(t[i]) of dy/dt = func(t, y), y(t[0]) = y0, differentiated by the adjoint method.
 
@@ -280,6 +308,10 @@ def odeint_adjoint(
             steps restart at each checkpoint, as they do at each output time.
         stats: an :class:`AdjointStats` to which the forward solve, and later each backward
             pass, add their NFE and steps.
+        adjoint_seminorm: measure the backward solve's error on [z, a] only, not on the
+            parameter-gradient entries dL/dθ (the seminorm of Kidger et al. 2021, torchdiffeq's
+            ``adjoint_options=dict(norm="seminorm")``): nothing downstream of the solve depends
+            on them, so their error need not limit the steps. Usually fewer backward steps.
 
     Returns:
         The solution, shape ``(len(t), *y0.shape)``, differentiable by the adjoint method.
@@ -314,7 +346,7 @@ def odeint_adjoint(
             "only y0 and t get gradients), or use ode_course.solvers.odeint for direct backprop."
         )
     check_problem(func, y0, t.detach() if isinstance(t, torch.Tensor) else t)
-    tolerances = {"rtol": rtol, "atol": atol}  # by default those of the forward solve
+    tolerances: dict[str, Any] = {"rtol": rtol, "atol": atol}  # default: the forward ones
     for name, value in (("rtol", adjoint_rtol), ("atol", adjoint_atol)):
         if value is not None:
             fix = f"use a small positive number, or None to use {name}={tolerances[name]!r}"
@@ -338,6 +370,13 @@ def odeint_adjoint(
             "or call ode_course.solvers.odeint (or this function under torch.no_grad()) if "
             "you only need the solution."
         )
+    if not isinstance(adjoint_seminorm, bool):
+        raise TypeError(
+            f"adjoint_seminorm must be True or False; got {adjoint_seminorm!r}. "
+            "Fix: adjoint_seminorm=True to skip dL/dθ in the backward error control."
+        )
+    if adjoint_seminorm:
+        tolerances["error_norm"] = _seminorm(2 * y0.numel())
     grid, output_index = _checkpoint_grid(t.detach(), int(checkpoints))
     solver = {
         "method": method,

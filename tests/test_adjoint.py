@@ -412,3 +412,73 @@ def test_a_failing_backward_solve_says_what_to_try():
         r"\(checkpoints=...\) or backpropagate .*The solver said: func\(t, y0\) is not finite",
     ):
         ys.sum().backward()
+
+
+# --- seminorms (Kidger et al. 2021): the backward error control skips dL/dθ ----------------
+
+
+def _seminorm_problem():
+    from ode_course import ODEFunc
+
+    torch.manual_seed(0)
+    field = ODEFunc(dim=2, hidden=16).double()
+    z0 = torch.randn(8, 2, dtype=torch.float64, requires_grad=True)
+    return field, z0, torch.tensor([0.0, 2.0], dtype=torch.float64)
+
+
+def _adjoint_run(field, z0, span, rtol, seminorm):
+    stats = AdjointStats()
+    zs = odeint_adjoint(
+        field, z0, span, rtol=rtol, atol=rtol, stats=stats, adjoint_seminorm=seminorm
+    )
+    grads = torch.autograd.grad((zs[-1] ** 2).sum(), [z0, *field.parameters()])
+    return stats, torch.cat([g.reshape(-1) for g in grads])
+
+
+def test_seminorm_gives_the_same_gradients_with_fewer_backward_evaluations():
+    from ode_course import relative_error
+
+    field, z0, span = _seminorm_problem()
+    zs = odeint(field, z0, span, rtol=1e-10, atol=1e-10)
+    grads = torch.autograd.grad((zs[-1] ** 2).sum(), [z0, *field.parameters()])
+    reference = torch.cat([g.reshape(-1) for g in grads])
+    for rtol in (1e-6, 1e-8):
+        plain, g_plain = _adjoint_run(field, z0, span, rtol, False)
+        semi, g_semi = _adjoint_run(field, z0, span, rtol, True)
+        assert semi.nfe_forward == plain.nfe_forward  # the forward solve is untouched
+        assert semi.nfe_backward < plain.nfe_backward
+        assert relative_error(g_semi, reference) < 100 * rtol
+        assert relative_error(g_plain, reference) < 100 * rtol
+
+
+def test_seminorm_saves_backward_evaluations_as_torchdiffeqs_does():
+    field, z0, span = _seminorm_problem()
+    ours = {s: _adjoint_run(field, z0, span, 1e-6, s)[0].nfe_backward for s in (False, True)}
+    theirs = {}
+    for semi in (False, True):
+        counted = CountNFE(field)
+        options = {"norm": "seminorm"} if semi else None
+        zs = torchdiffeq.odeint_adjoint(
+            counted, z0, span, rtol=1e-6, atol=1e-6, adjoint_options=options
+        )
+        forward = counted.nfe
+        torch.autograd.grad((zs[-1] ** 2).sum(), [z0, *field.parameters()])
+        theirs[semi] = counted.nfe - forward
+    assert ours[True] < ours[False] and theirs[True] < theirs[False]  # same direction
+
+
+def test_seminorm_option_and_error_norm_are_validated():
+    from ode_course.adjoint import _seminorm
+    from ode_course.solvers import solve
+
+    field, z0, span = _seminorm_problem()
+    with pytest.raises(TypeError, match="adjoint_seminorm must be True or False"):
+        odeint_adjoint(field, z0, span, adjoint_seminorm="yes")
+    with pytest.raises(TypeError, match="error_norm must be a function"):
+        solve(lambda t, y: -y, torch.ones(2, dtype=torch.float64), span, error_norm=1.0)
+    assert _seminorm(2)(torch.tensor([3.0, 4.0, 1e6])) == pytest.approx((12.5) ** 0.5)
+    # the full-length seminorm is the default RMS norm: the same steps
+    y0 = torch.ones(3, dtype=torch.float64)
+    default = solve(lambda t, y: -y, y0, span, rtol=1e-8)
+    full = solve(lambda t, y: -y, y0, span, rtol=1e-8, error_norm=_seminorm(3))
+    assert (default.nfe, default.n_steps) == (full.nfe, full.n_steps)

@@ -88,10 +88,23 @@ class AdaptiveSolver:
     MIN_FACTOR: ClassVar[float] = 0.2
     MAX_FACTOR: ClassVar[float] = 10.0
 
-    def __init__(self, rtol: float = 1e-7, atol: float = 1e-9, max_num_steps: int = 10_000) -> None:
+    def __init__(
+        self,
+        rtol: float = 1e-7,
+        atol: float = 1e-9,
+        max_num_steps: int = 10_000,
+        error_norm: Callable[[torch.Tensor], float] | None = None,
+    ) -> None:
         self.rtol = _validate.positive(rtol, "rtol", fix="use a small number, e.g. rtol=1e-6")
         self.atol = _validate.positive(atol, "atol", fix="use a small number, e.g. atol=1e-8")
         self.max_num_steps = _validate.integer(max_num_steps, "max_num_steps", fix="e.g. 10_000")
+        if error_norm is not None and not callable(error_norm):
+            raise TypeError(
+                f"error_norm must be a function of the scaled error vector returning a float, "
+                f"or None for the RMS norm; got {type(error_norm).__name__}."
+            )
+        # the norm of the scaled error e / (atol + rtol·|y|) that the step control keeps ≤ 1
+        self.error_norm: Callable[[torch.Tensor], float] = error_norm or rms
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rtol={self.rtol!r}, atol={self.atol!r})"
@@ -158,7 +171,7 @@ class AdaptiveSolver:
         ks, y_new = runge_kutta_stages(f, tab, t, y, h, k1=f0)
         with torch.no_grad():  # the step-size control is not differentiated
             scale = torch.maximum(y.abs(), y_new.abs()).mul_(self.rtol).add_(self.atol)
-            err = rms(combine(h, tab.b_err or (), ks).div_(scale))
+            err = self.error_norm(combine(h, tab.b_err or (), ks).div_(scale))
             if not all_finite(y_new):
                 err = math.nan
         return y_new, ks, err

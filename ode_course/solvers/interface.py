@@ -9,6 +9,8 @@ these solvers or with torchdiffeq's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from ode_course import _validate
@@ -37,6 +39,7 @@ def solve(
     atol: float = 1e-9,
     step_size: float | None = None,
     max_num_steps: int = 10_000,
+    error_norm: Callable[[torch.Tensor], float] | None = None,
 ) -> Solution:
     """Solve dy/dt = func(t, y), y(t[0]) = y0 at the times t, and report the cost.
 
@@ -54,6 +57,9 @@ def solve(
         step_size: the step length of the fixed-grid methods (required by them, and an error
             with ``"dopri5"``, which chooses its own steps).
         max_num_steps: the most steps allowed (for ``"dopri5"``: accepted plus rejected).
+        error_norm: for ``"dopri5"``, the norm of the scaled error vector
+            e / (atol + rtol·|y|) (flattened) that the step control keeps ≤ 1; default (None)
+            the RMS over all entries. The adjoint's seminorm passes one that skips entries.
 
     Returns:
         A :class:`Solution`: ``ys`` of shape ``(len(t), *y0.shape)`` with ``ys[0]`` equal to
@@ -100,7 +106,7 @@ def solve(
                 f"its own steps from rtol and atol; got step_size={step_size!r}. Fix: drop "
                 "step_size, or use method='euler', 'midpoint' or 'rk4'."
             )
-        solver = cls(rtol=rtol, atol=atol, max_num_steps=max_num_steps)
+        solver = cls(rtol=rtol, atol=atol, max_num_steps=max_num_steps, error_norm=error_norm)
     return solver.integrate(func, y0, t)
 
 

@@ -42,7 +42,7 @@ def stub(func, t, z, a):
 def test_check_augmented_dynamics_accepts_the_answer(capsys):
     check_augmented_dynamics(augmented_dynamics)
     assert capsys.readouterr().out == (  # the text the notebook prints
-        "Correct: f, −aᵀ∂f/∂z and −aᵀ∂f/∂θ match products with explicit Jacobians.\n"
+        "Correct: all three parts match explicit Jacobians, also under torch.no_grad().\n"
     )
 
 
@@ -85,7 +85,7 @@ def saved_bytes(batch, dim, hidden, n_stages, itemsize):
 def test_check_saved_bytes_accepts_the_answer(capsys):
     check_saved_bytes(saved_bytes)
     assert capsys.readouterr().out == (  # the text the notebook prints
-        "Correct: n_stages × batch × (dim + hidden) × itemsize bytes per step.\n"
+        "Correct: your count matches what autograd keeps, for three configurations.\n"
     )
 
 
@@ -111,3 +111,31 @@ def test_the_max_error_is_measured_on_the_same_field_as_before():
 def test_check_saved_bytes_names_the_slip(answer, match):
     with pytest.raises(CheckFailed, match=match):
         check_saved_bytes(answer)
+
+
+def without_enable_grad(func, t, z, a):
+    """Right values with grad mode on, but it crashes under torch.no_grad() (issue 15 item 19)."""
+    z = z.detach().requires_grad_()
+    dz = func(t, z)
+    vjps = torch.autograd.grad(dz, (z, *func.parameters()), grad_outputs=-a)
+    return dz.detach(), vjps[0], list(vjps[1:])
+
+
+def test_check_augmented_dynamics_rejects_a_version_without_enable_grad():
+    with torch.enable_grad():  # it works with grad mode on ...
+        without_enable_grad(*_problem())
+    with pytest.raises(CheckFailed, match=r"fails under torch\.no_grad\(\).*torch\.enable_grad"):
+        check_augmented_dynamics(without_enable_grad)  # ... but the check calls it with it off
+
+
+def _problem():
+    from ode_course.checks.adjoint import _adjoint_test_problem
+
+    return _adjoint_test_problem()
+
+
+def test_success_messages_do_not_reveal_the_answers(capsys):
+    check_saved_bytes(saved_bytes)
+    check_augmented_dynamics(augmented_dynamics)
+    out = capsys.readouterr().out
+    assert "n_stages" not in out and "hidden" not in out and "aᵀ" not in out

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ode_course.checks.cnf import check_hutchinson
+from ode_course.checks.cnf import (
+    check_hutchinson,
+    check_linear_log_det,
+    check_rademacher_exact,
+    check_redrawn_probe,
+)
 from ode_course.checks.harness import CheckFailed
+from ode_course.cnf import exact_trace, hutchinson_trace, sample_probe
 
 
 def good(fz, z, eps):
@@ -17,7 +23,7 @@ def good(fz, z, eps):
 def test_a_right_answer_passes(capsys):
     check_hutchinson(good)
     assert capsys.readouterr().out == (  # the text the notebook prints
-        "Correct: εᵀ(∂f/∂z)ε with one backward pass, for a linear map and a network.\n"
+        "Correct: one backward pass, right for a linear map and a network, and trainable.\n"
     )
 
 
@@ -34,8 +40,8 @@ def looped(fz, z, eps):  # right values, but D backward passes
     return total
 
 
-def stub(fz, z, eps):
-    raise NotImplementedError("write hutchinson")
+def stub(*args):
+    raise NotImplementedError("write your answer")
 
 
 def new_noise(fz, z, eps):
@@ -74,3 +80,97 @@ def test_the_check_leaves_the_global_random_state_alone():
     torch.manual_seed(123)
     check_hutchinson(good)
     assert torch.equal(torch.rand(1), want)
+
+
+def no_create_graph(fz, z, eps):  # right values, but nothing to train through
+    (vjp,) = torch.autograd.grad(fz, z, grad_outputs=eps, retain_graph=True)
+    return (vjp * eps).sum(dim=1)
+
+
+def test_a_trace_without_create_graph_is_rejected():
+    with pytest.raises(CheckFailed, match="create_graph=True"):
+        check_hutchinson(no_create_graph)
+
+
+def test_a_detached_trace_is_rejected():
+    with pytest.raises(CheckFailed, match="no gradient"):
+        check_hutchinson(lambda fz, z, eps: good(fz, z, eps).detach())
+
+
+# --- the log-determinant of a linear flow -----------------------------------------------------
+
+
+def test_linear_log_det_right_and_typical_wrong():
+    check_linear_log_det(lambda A, t: t * torch.trace(A))
+    slips = {
+        "multiply by t": lambda A, t: torch.trace(A),
+        "change of log p": lambda A, t: -t * torch.trace(A),
+        "not A": lambda A, t: t * torch.linalg.slogdet(A).logabsdet,
+        "not the trace": lambda A, t: torch.trace(torch.linalg.matrix_exp(t * A)),
+        "expected": lambda A, t: t * torch.trace(A) + 1,
+        "must return a number": lambda A, t: None,
+    }
+    for match, answer in slips.items():
+        with pytest.raises(CheckFailed, match=match):
+            check_linear_log_det(answer)
+    with pytest.raises(CheckFailed, match="not answered yet"):
+        check_linear_log_det(stub)
+
+
+# --- a field for which one Rademacher probe is exact ------------------------------------------
+
+ROTATION = torch.tensor([[0.0, 1.0, 0, 0], [-1.0, 0, 0, 0], [0, 0, 0, 2.0], [0, 0, -2.0, 0]])
+SYMMETRIC = torch.tensor([[0.0, 1.0, 0, 0], [1.0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+
+
+def test_rademacher_exact_right_and_typical_wrong():
+    check_rademacher_exact(torch.tanh)
+    check_rademacher_exact(lambda z: torch.tanh(z) + z @ ROTATION.double())
+    with pytest.raises(CheckFailed, match="off-diagonal"):
+        check_rademacher_exact(lambda z: torch.tanh(z) + z @ SYMMETRIC.double())
+    with pytest.raises(CheckFailed, match="Gaussian probes are exact too"):
+        check_rademacher_exact(lambda z: z @ ROTATION.double())
+    with pytest.raises(CheckFailed, match="does not depend on z"):
+        check_rademacher_exact(lambda z: torch.ones_like(z))
+    with pytest.raises(CheckFailed, match="expected"):
+        check_rademacher_exact(lambda z: torch.tanh(z).sum(dim=1))
+    with pytest.raises(CheckFailed, match="not answered yet"):
+        check_rademacher_exact(stub)
+
+
+# --- the augmented field with a probe re-drawn at every call -----------------------------------
+
+
+def redrawn(sign=-1.0, probe="new", trace="hutchinson", grad=True):
+    class Field(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net, self.fixed = net, None
+
+        def forward(self, t, state):
+            with torch.enable_grad() if grad else torch.no_grad():
+                z = state[:, :-1].detach().requires_grad_()
+                fz = self.net(t, z)
+                if trace == "exact":
+                    tr = exact_trace(fz, z)
+                else:
+                    if probe == "new" or self.fixed is None:
+                        self.fixed = sample_probe(z.shape)
+                    tr = hutchinson_trace(fz, z, self.fixed)
+            return torch.cat([fz, sign * tr[:, None]], dim=1).detach()
+
+    return Field
+
+
+def test_redrawn_probe_right_and_typical_wrong():
+    check_redrawn_probe(redrawn())
+    slips = {
+        "sign": redrawn(sign=1.0),
+        "does not change": redrawn(probe="fixed"),
+        "exact trace": redrawn(trace="exact"),
+        "enable_grad": redrawn(grad=False),
+        "not answered yet": stub,
+    }
+    for match, answer in slips.items():
+        with pytest.raises(CheckFailed, match=match):
+            check_redrawn_probe(answer)

@@ -20,7 +20,7 @@ one. The package reads in one file per chapter, over one shared harness:
 
 Example:
     >>> check_rk4_nfe(16)
-    Correct: 4 steps of 4 stages each, 16 evaluations of f.
+    Correct: steps times stages per step, and RK4 shares no stage between steps.
     >>> try:
     ...     check_path_sum(2.0, 6.0)
     ... except CheckFailed as verdict:

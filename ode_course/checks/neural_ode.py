@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ode_course.checks.harness import CheckFailed, call, name_the_mistake, passed
+from ode_course.checks.harness import (
+    CheckFailed,
+    answered,
+    call,
+    name_the_mistake,
+    number_answer,
+    passed,
+)
 from ode_course.solvers import RK4
 
 __all__ = ["check_odefunc_parameters", "check_rk4_nfe", "check_rk4_step"]
@@ -24,7 +31,10 @@ def check_rk4_step(rk4_step: Callable[[Field, float, torch.Tensor, float], torch
     """``rk4_step(f, t, y, h)`` returns y + h/6 (k₁ + 2k₂ + 2k₃ + k₄).
 
     k₁ = f(t, y), k₂ = f(t + h/2, y + h/2 k₁), k₃ = f(t + h/2, y + h/2 k₂), k₄ = f(t + h, y + h k₃).
-    The check compares one step on a time-dependent linear system with the package's RK4.
+    The check compares one step on a time-dependent linear system with the package's RK4. On a
+    wrong answer it reports the times at which the learner's step evaluated f, when they are not
+    the stage times t, t + h/2, t + h/2, t + h, and otherwise names the typical slip (k₁ used in
+    k₃, the weights, a missing h, an Euler step).
 
     Args:
         rk4_step: the learner's step of the classical Runge–Kutta method.
@@ -45,7 +55,13 @@ def check_rk4_step(rk4_step: Callable[[Field, float, torch.Tensor, float], torch
         return (y @ A.T) * (1.0 + t)
 
     y, t, h = torch.tensor([1.0, 0.5], dtype=torch.float64), 0.3, 0.2
-    out = call(rk4_step, "rk4_step", f, t, y.clone(), h)
+    times_called: list[float] = []
+
+    def recorded(s: float | torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        times_called.append(float(s))
+        return f(s, z)
+
+    out = call(rk4_step, "rk4_step", recorded, t, y.clone(), h)
     if not isinstance(out, torch.Tensor) or out.shape != y.shape:
         raise CheckFailed(
             f"rk4_step must return a tensor shaped like y {tuple(y.shape)}; got {out!r:.60}"
@@ -63,44 +79,62 @@ def check_rk4_step(rk4_step: Callable[[Field, float, torch.Tensor, float], torch
     k2 = f(t + h / 2, y + h / 2 * k1)
     k3 = f(t + h / 2, y + h / 2 * k2)
     k4 = f(t + h, y + h * k3)
+    if len(times_called) == 4 and not np.allclose(
+        times_called, [t, t + h / 2, t + h / 2, t + h], rtol=0, atol=1e-12
+    ):
+        shown = ", ".join(_offset(s - t, h) for s in times_called)
+        raise CheckFailed(
+            f"rk4_step evaluates f at t + ({shown}); the stages are at t + (0, h/2, h/2, h): "
+            "k₂ and k₃ at the midpoint t + h/2, k₄ at the end t + h."
+        )
     mistakes = {
+        "k₁ in k₃: the third stage starts from y + h/2 k₂, not y + h/2 k₁": y
+        + h / 6 * (k1 + 2 * k2 + 2 * k2 + f(t + h, y + h * k2)),
         "the weights: use (k₁ + 2k₂ + 2k₃ + k₄)/6": y + h * (k1 + k2 + k3 + k4) / 4,
-        "the times: k₂ and k₃ are evaluated at t + h/2, k₄ at t + h": y
-        + h / 6 * (k1 + 2 * f(t, y + h / 2 * k1) + 2 * f(t, y + h / 2 * k2) + f(t, y + h * k3)),
         "the step: multiply the weighted slope by h": y + (k1 + 2 * k2 + 2 * k3 + k4) / 6,
         "an Euler step, y + h f(t, y); RK4 averages four slopes": y + h * k1,
     }
     name_the_mistake(out, mistakes, same, "rk4_step gets")
-    raise CheckFailed(f"rk4_step returns {out.tolist()}, expected {want.tolist()}.")
+    calls = "" if len(times_called) == 4 else f" (it calls f {len(times_called)} times, RK4 four)"
+    raise CheckFailed(f"rk4_step returns {out.tolist()}, expected {want.tolist()}{calls}.")
 
 
-def check_rk4_nfe(nfe: int) -> None:
+def _offset(d: float, h: float) -> str:
+    """A stage time's offset from t, in units of h: "0", "h/2", "h", or "0.3h"."""
+    names = {0.0: "0", 0.5: "h/2", 1.0: "h"}
+    ratio = round(d / h, 9)
+    return names.get(ratio, f"{ratio:.3g}h")
+
+
+def check_rk4_nfe(nfe: Any) -> None:
     """The number of evaluations of f by RK4 over [0, 1] with step 0.25.
 
     Args:
-        nfe: the learner's count.
+        nfe: the learner's count (``None`` until answered).
 
     Raises:
-        CheckFailed: the number is wrong; the message says how to count.
+        CheckFailed: not answered yet, not a number, or the number is wrong; the message says
+            how to count.
 
     Example:
         >>> check_rk4_nfe(16)
-        Correct: 4 steps of 4 stages each, 16 evaluations of f.
+        Correct: steps times stages per step, and RK4 shares no stage between steps.
         >>> try:
         ...     check_rk4_nfe(4)
         ... except CheckFailed as verdict:
         ...     print(verdict)
         4 is the number of steps; each RK4 step evaluates f four times.
     """
-    if nfe == 16:
-        passed("4 steps of 4 stages each, 16 evaluations of f.")
+    count = number_answer(nfe, "rk4_nfe")
+    if count == 16:
+        passed("steps times stages per step, and RK4 shares no stage between steps.")
         return
     mistakes = {
         "4 is the number of steps; each RK4 step evaluates f four times": 4,
         "RK4 does not reuse the last stage (no FSAL): count 4 evaluations per step": 5,
         "the start is not evaluated separately: k₁ of the first step is f(t₀, y₀)": 17,
     }
-    name_the_mistake(nfe, mistakes, _equal)
+    name_the_mistake(count, mistakes, _equal)
     raise CheckFailed(f"{nfe} is not right: count steps × stages per step.")
 
 
@@ -118,7 +152,7 @@ def check_odefunc_parameters(n_params: int) -> None:
 
     Example:
         >>> check_odefunc_parameters(8384)
-        Correct: (65·64 + 64) + (64·64 + 64) = 8384 parameters, whatever the depth.
+        Correct: weights and biases of both layers, and the same count whatever the depth.
         >>> try:
         ...     check_odefunc_parameters(65 * 64 + 64 * 64)
         ... except CheckFailed as verdict:
@@ -126,13 +160,14 @@ def check_odefunc_parameters(n_params: int) -> None:
         the biases are missing: each Linear(n_in, n_out) adds n_out of them.
     """
     want = (65 * 64 + 64) + (64 * 64 + 64)
+    answered(n_params, "n_params")
     if not isinstance(n_params, int | np.integer) or isinstance(n_params, bool):
         raise CheckFailed(
             "give the count as an integer, e.g. check_odefunc_parameters(1234); "
             f"got {n_params!r:.60}"
         )
     if n_params == want:
-        passed(f"(65·64 + 64) + (64·64 + 64) = {want} parameters, whatever the depth.")
+        passed("weights and biases of both layers, and the same count whatever the depth.")
         return
     mistakes = {
         "that is a ResBlock(64, 64): ODEFunc's first layer also reads t, so it has 65 inputs": (

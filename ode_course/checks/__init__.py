@@ -15,7 +15,8 @@ one. The package reads in one file per chapter, over one shared harness:
 - ``neural_ode.py`` (Chapter 5): :func:`check_rk4_step`, :func:`check_rk4_nfe`,
   :func:`check_odefunc_parameters`;
 - ``adjoint.py`` (Chapter 6): :func:`check_augmented_dynamics`, :func:`check_saved_bytes`;
-- ``cnf.py`` (Chapter 7): :func:`check_hutchinson`;
+- ``cnf.py`` (Chapter 7): :func:`check_linear_log_det`, :func:`check_hutchinson`,
+  :func:`check_rademacher_exact`, :func:`check_redrawn_probe`;
 - ``latent_ode.py`` (Chapter 8): :func:`check_gaussian_kl`, :func:`check_masked_log_likelihood`.
 
 Example:

@@ -10,12 +10,14 @@ from ode_course.checks.harness import (
     CheckFailed,
     array_result,
     call,
+    close,
     max_error,
     name_the_mistake,
+    number_answer,
     passed,
 )
 
-__all__ = ["check_sigmoid_backward", "check_softmax_cross_entropy_grad"]
+__all__ = ["check_initial_loss", "check_sigmoid_backward", "check_softmax_cross_entropy_grad"]
 
 
 def _allclose(a: np.ndarray, b: np.ndarray) -> bool:
@@ -37,7 +39,7 @@ def check_sigmoid_backward(
 
     Example:
         >>> check_sigmoid_backward(lambda a, grad_out: grad_out * a * (1 - a))
-        Correct: sigmoid_backward returns grad_out * a * (1 - a).
+        Correct: sigmoid_backward matches ∂L/∂z on a random batch.
         >>> try:
         ...     check_sigmoid_backward(lambda a, grad_out: grad_out * a)
         ... except CheckFailed as verdict:
@@ -52,7 +54,7 @@ def check_sigmoid_backward(
     out = array_result(out, a.shape, "sigmoid_backward")
     want = g * a * (1 - a)
     if np.allclose(out, want, rtol=1e-10, atol=1e-12):
-        passed("sigmoid_backward returns grad_out * a * (1 - a).")
+        passed("sigmoid_backward matches ∂L/∂z on a random batch.")
         return
     mistakes = {
         "a * (1 - a) without grad_out (the chain rule multiplies by the upstream gradient)": (
@@ -76,7 +78,9 @@ def check_softmax_cross_entropy_grad(
     """``grad_fn(z, y)`` must return ∂L/∂z = (softmax(z) − onehot(y)) / N.
 
     ``z`` are logits (N, K) and ``y`` integer labels (N,); L is the *mean* cross-entropy. A
-    right answer must also stay finite for logits of ±1000.
+    right answer must also stay finite for logits of ±1000, and on a batch whose rows have very
+    different scales (rows near +1000, near −1000 and near 0 together): a maximum taken over the
+    whole batch instead of over each row leaves the rows far below it as 0/0.
 
     Args:
         grad_fn: the learner's gradient of the mean cross-entropy with respect to the logits.
@@ -91,7 +95,16 @@ def check_softmax_cross_entropy_grad(
         ...     p /= p.sum(axis=1, keepdims=True)
         ...     return (p - np.eye(z.shape[1])[y]) / len(y)
         >>> check_softmax_cross_entropy_grad(grad_fn)
-        Correct: the gradient is (softmax(z) − onehot(y)) / N, and it is stable.
+        Correct: the gradient matches, and it stays finite on rows of very different scales.
+        >>> def batch_max(z, y):
+        ...     p = np.exp(z - z.max())
+        ...     p /= p.sum(axis=1, keepdims=True)
+        ...     return (p - np.eye(z.shape[1])[y]) / len(y)
+        >>> try:
+        ...     check_softmax_cross_entropy_grad(batch_max)
+        ... except CheckFailed as verdict:
+        ...     print(verdict)  # doctest: +ELLIPSIS
+        correct on one row, but inf or nan on a batch whose rows have very different scales...
         >>> try:
         ...     check_softmax_cross_entropy_grad(lambda z, y: -grad_fn(z, y))
         ... except CheckFailed as verdict:
@@ -106,13 +119,37 @@ def check_softmax_cross_entropy_grad(
     onehot = np.eye(4)[y]
     want = (p - onehot) / len(y)
     if np.allclose(out, want, rtol=1e-9, atol=1e-12):
-        big = call(grad_fn, "grad_fn", np.array([[1000.0, 0.0, -1000.0]]), np.array([0]))
+        with np.errstate(all="ignore"):  # a naive answer overflows: that is what is tested
+            big = call(grad_fn, "grad_fn", np.array([[1000.0, 0.0, -1000.0]]), np.array([0]))
         if not np.all(np.isfinite(big)):
             raise CheckFailed(
                 "correct for moderate logits, but logits of ±1000 give inf or nan. Subtract the "
                 "row maximum before exponentiating: softmax(z) = softmax(z − max z)."
             )
-        passed("the gradient is (softmax(z) − onehot(y)) / N, and it is stable.")
+        # rows of very different scales in one batch: a batch-wide maximum fails here
+        z_rows = rng.normal(size=(4, 5)) * np.array([[1.0], [3.0], [3.0], [30.0]])
+        z_rows += np.array([[0.0], [1000.0], [-1000.0], [0.0]])
+        y_rows = np.array([2, 0, 4, 1])
+        with np.errstate(all="ignore"):
+            rows = call(grad_fn, "grad_fn", z_rows.copy(), y_rows.copy())
+        rows = array_result(rows, z_rows.shape, "grad_fn")
+        shifted = z_rows - z_rows.max(axis=1, keepdims=True)
+        p_rows = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        want_rows = (p_rows - np.eye(5)[y_rows]) / len(y_rows)
+        if not np.all(np.isfinite(rows)):
+            raise CheckFailed(
+                "correct on one row, but inf or nan on a batch whose rows have very different "
+                "scales (logits near +1000, −1000 and 0). One maximum for the whole batch leaves "
+                "the rows far below it as 0/0: subtract each row's own maximum, "
+                "z.max(axis=1, keepdims=True)."
+            )
+        if not np.allclose(rows, want_rows, rtol=1e-9, atol=1e-12):
+            raise CheckFailed(
+                "correct on a batch of moderate logits, but wrong on a batch whose rows have very "
+                f"different scales (max error {max_error(rows, want_rows):.3g}). Shift each row "
+                "by its own maximum."
+            )
+        passed("the gradient matches, and it stays finite on rows of very different scales.")
         return
     mistakes = {
         "softmax(z) − onehot(y) without dividing by N (the loss is a mean over the batch)": p
@@ -124,4 +161,45 @@ def check_softmax_cross_entropy_grad(
     raise CheckFailed(
         f"grad_fn returns wrong values (max error {max_error(out, want):.3g}). Expected "
         "(softmax(z) − onehot(y)) / N."
+    )
+
+
+def check_initial_loss(expected_loss: object, classes: int = 26) -> None:
+    """``expected_loss`` must be the cross-entropy of a uniform guess over ``classes``: ln K.
+
+    Args:
+        expected_loss: the learner's number (not a string).
+        classes: K, the number of classes of the exercise.
+
+    Raises:
+        CheckFailed: not answered yet, not a number, or a different value; the message names
+            the likely slip.
+
+    Example:
+        >>> import math
+        >>> check_initial_loss(math.log(26))
+        Correct: that is the loss of a classifier that prefers no class.
+        >>> try:
+        ...     check_initial_loss(1 / 26)
+        ... except CheckFailed as verdict:
+        ...     print(verdict)
+        that is the probability of the true class; the loss is minus its logarithm.
+    """
+    value = number_answer(expected_loss, "expected_loss_26")
+    want = float(np.log(classes))
+    if close(value, want, 1e-2):
+        passed("that is the loss of a classifier that prefers no class.")
+        return
+    mistakes = {
+        "that is the probability of the true class; the loss is minus its logarithm": 1 / classes,
+        "that is log(1/K), with the wrong sign: the loss is −log p, and it is positive": -want,
+        "that is log10: the cross-entropy uses the natural logarithm": float(np.log10(classes)),
+        "that is the answer for the digits (K = 10): the exercise has K = 26 letters": float(
+            np.log(10)
+        ),
+    }
+    name_the_mistake(value, mistakes, lambda a, b: close(a, b, 1e-2))
+    raise CheckFailed(
+        f"expected_loss_26 = {value:g} is not right. With no class preferred, every class gets "
+        "the same probability: what is it for K classes, and what is the loss −log p of it?"
     )

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 
 from ode_course.autodiff import Value
-from ode_course.checks.harness import CheckFailed, call, close, passed
+from ode_course.checks.harness import CheckFailed, call, close, number_answer, passed
 
 __all__ = ["check_path_sum", "check_softplus"]
 
@@ -27,7 +27,7 @@ def check_path_sum(de_da: float, de_db: float) -> None:
 
     Example:
         >>> check_path_sum(3.0, 6.0)
-        Correct: ∂e/∂a = 3 and ∂e/∂b = 6 (two paths: 3 + 3).
+        Correct: both derivatives agree with the sum over paths.
         >>> try:
         ...     check_path_sum(3.0, 3.0)
         ... except CheckFailed as verdict:
@@ -38,8 +38,9 @@ def check_path_sum(de_da: float, de_db: float) -> None:
     c, d = a + b, b + 1
     want_a, want_b = d * 1.0, d * 1.0 + c * 1.0  # paths a→c→e; b→c→e plus b→d→e
     problems = []
-    if not isinstance(de_da, int | float) or not isinstance(de_db, int | float):
+    if isinstance(de_da, str) or isinstance(de_db, str):
         raise CheckFailed("give both answers as numbers, e.g. check_path_sum(1.5, -2.0)")
+    de_da, de_db = number_answer(de_da, "de_da"), number_answer(de_db, "de_db")
     if not close(de_da, want_a):
         problems.append(
             f"∂e/∂a = {de_da:g} is not right. a reaches e by one path, a → c → e: multiply "
@@ -59,53 +60,86 @@ def check_path_sum(de_da: float, de_db: float) -> None:
         problems.append(hint)
     if problems:
         raise CheckFailed("\n".join(problems))
-    passed(f"∂e/∂a = {want_a:g} and ∂e/∂b = {want_b:g} (two paths: {d:g} + {c:g}).")
+    passed("both derivatives agree with the sum over paths.")
+
+
+def _softplus(x: float) -> float:
+    """ln(1 + eˣ) in the stable form max(x, 0) + ln(1 + e^(−|x|)), finite for every float."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _sigmoid(x: float) -> float:
+    """σ(x) = 1 / (1 + e⁻ˣ), written so that no exponential overflows."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    return math.exp(x) / (1.0 + math.exp(x))
 
 
 def check_softplus(softplus: Callable[[Value], Value]) -> None:
-    """``softplus(x)`` must return a Value equal to ln(1 + eˣ) with gradient σ(x).
+    """``softplus(x)`` must return a Value equal to ln(1 + eˣ) with gradient σ(x), for every x.
 
-    The check calls it on Values at five points, runs ``backward`` on each result and
-    compares the value and ``x.grad`` with ln(1 + eˣ) and the sigmoid σ(x) = 1 / (1 + e⁻ˣ).
+    The check calls it on Values at seven points, among them x = ±800 where eˣ or e⁻ˣ
+    overflows a float, runs ``backward`` on each result and compares the value and ``x.grad``
+    with ln(1 + eˣ) and the sigmoid σ(x) = 1 / (1 + e⁻ˣ).
 
     Args:
         softplus: the learner's operation, built with ``Value.from_op``.
 
     Raises:
         CheckFailed: the function returns something other than a Value, the value is wrong,
-            the result is not connected to ``x``, or the local derivative is wrong.
+            the result is not connected to ``x``, the local derivative is wrong, or an
+            exponential overflows at large |x|.
 
     Example:
         >>> def softplus(x):
+        ...     value = max(x.data, 0.0) + math.log1p(math.exp(-abs(x.data)))
+        ...     return Value.from_op(value, (x,), (_sigmoid(x.data),))
+        >>> check_softplus(softplus)
+        Correct: values and gradients match at 7 points, x = ±800 included.
+        >>> def naive(x):
         ...     local_grad = 1 / (1 + math.exp(-x.data))
         ...     return Value.from_op(math.log1p(math.exp(x.data)), (x,), (local_grad,))
-        >>> check_softplus(softplus)
-        Correct: values and gradients of softplus match at 5 points.
+        >>> try:
+        ...     check_softplus(naive)
+        ... except CheckFailed as verdict:
+        ...     print(verdict)  # doctest: +ELLIPSIS
+        softplus(Value(-800.0)) overflows (OverflowError: math range error). ...
     """
-    points = [-3.0, -0.5, 0.0, 0.7, 2.5]
+    points = [-3.0, -0.5, 0.0, 0.7, 2.5, -800.0, 800.0]
     for x0 in points:
         x = Value(x0, label="x")
-        y = call(softplus, f"softplus(Value({x0}))", x)
+        try:
+            y = call(softplus, f"softplus(Value({x0}))", x)
+        except CheckFailed as verdict:
+            if isinstance(verdict.__cause__, OverflowError):
+                raise CheckFailed(
+                    f"softplus(Value({x0})) overflows ({type(verdict.__cause__).__name__}: "
+                    f"{verdict.__cause__}). math.exp of a large argument is too big for a "
+                    "float: write the value and the local derivative so that every "
+                    "exponential has an argument ≤ 0."
+                ) from verdict.__cause__
+            raise
         if not isinstance(y, Value):
             raise CheckFailed(
                 f"softplus(Value({x0})) returned {type(y).__name__}, not a Value. Build the "
                 "result with Value.from_op(data, (x,), (local_grad,)) so gradients can flow."
             )
-        want = math.log1p(math.exp(x0))
-        if not close(y.data, want, 1e-9):
+        want = _softplus(x0)
+        if not math.isfinite(y.data) or not close(y.data, want, 1e-9):
+            overflow = " (an exponential overflowed)" if not math.isfinite(y.data) else ""
             raise CheckFailed(
-                f"softplus({x0}) = {y.data:.6g}, expected ln(1 + e^{x0}) = {want:.6g}."
+                f"softplus({x0}) = {y.data:.6g}{overflow}, expected ln(1 + e^{x0}) = {want:.6g}."
             )
         y.backward()
-        slope = 1.0 / (1.0 + math.exp(-x0))
+        slope = _sigmoid(x0)
         if x.grad == 0.0 and slope != 0.0:
             raise CheckFailed(
                 f"the gradient did not reach x (x.grad = 0 at x = {x0}). Pass (x,) as the parents "
                 "in Value.from_op so that backward can find x."
             )
-        if not close(x.grad, slope, 1e-9):
+        if not math.isfinite(x.grad) or not close(x.grad, slope, 1e-9):
             raise CheckFailed(
                 f"d softplus/dx at x = {x0} is {x.grad:.6g}, expected {slope:.6g}. The local "
                 "derivative of ln(1 + eˣ) is eˣ / (1 + eˣ) = σ(x), the sigmoid."
             )
-    passed(f"values and gradients of softplus match at {len(points)} points.")
+    passed(f"values and gradients match at {len(points)} points, x = ±800 included.")

@@ -6,7 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ode_course.checks.backprop import check_sigmoid_backward, check_softmax_cross_entropy_grad
+from ode_course.checks.backprop import (
+    check_initial_loss,
+    check_sigmoid_backward,
+    check_softmax_cross_entropy_grad,
+)
 from ode_course.checks.harness import CheckFailed
 
 
@@ -20,8 +24,8 @@ def test_the_verdicts_for_right_answers_are_the_texts_the_notebook_prints(capsys
     check_sigmoid_backward(lambda a, grad_out: grad_out * a * (1 - a))
     check_softmax_cross_entropy_grad(softmax_ce_grad)
     assert capsys.readouterr().out == (
-        "Correct: sigmoid_backward returns grad_out * a * (1 - a).\n"
-        "Correct: the gradient is (softmax(z) − onehot(y)) / N, and it is stable.\n"
+        "Correct: sigmoid_backward matches ∂L/∂z on a random batch.\n"
+        "Correct: the gradient matches, and it stays finite on rows of very different scales.\n"
     )
 
 
@@ -82,3 +86,41 @@ def test_check_softmax_cross_entropy_grad(capsys):
         check_softmax_cross_entropy_grad(
             lambda z, y: softmax_ce_grad(z, y) + np.eye(z.shape[1])[y] / len(y)
         )
+
+
+def test_a_batch_wide_maximum_shift_is_rejected():
+    """The hole: one test row let z − z.max() (one maximum for the whole batch) pass."""
+
+    def batch_max(z, y):
+        p = np.exp(z - z.max())
+        p /= p.sum(axis=1, keepdims=True)
+        return (p - np.eye(z.shape[1])[y]) / len(y)
+
+    with pytest.raises(CheckFailed, match=r"each row's own maximum"):
+        check_softmax_cross_entropy_grad(batch_max)
+
+
+def test_success_messages_do_not_give_the_formula_away(capsys):
+    def grad_fn(z, y):
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        return (p - np.eye(z.shape[1])[y]) / len(y)
+
+    check_sigmoid_backward(lambda a, grad_out: grad_out * a * (1 - a))
+    check_softmax_cross_entropy_grad(grad_fn)
+    out = capsys.readouterr().out
+    assert "onehot" not in out and "(1 - a)" not in out and "softmax" not in out
+
+
+def test_check_initial_loss():
+    import math
+
+    check_initial_loss(math.log(26))
+    with pytest.raises(CheckFailed, match="not answered yet"):
+        check_initial_loss(None)
+    with pytest.raises(CheckFailed, match="a number, please"):
+        check_initial_loss("3.26")
+    with pytest.raises(CheckFailed, match="natural logarithm"):
+        check_initial_loss(math.log10(26))
+    with pytest.raises(CheckFailed, match="K = 26"):
+        check_initial_loss(math.log(10))

@@ -13,6 +13,14 @@ from ode_course.checks.harness import CheckFailed
 
 
 def softplus(x: Value) -> Value:
+    """The stable form: max(x, 0) + ln(1 + e^(−|x|)), with σ(x) written without overflow."""
+    t = x.data
+    value = max(t, 0.0) + math.log1p(math.exp(-abs(t)))
+    slope = 1 / (1 + math.exp(-t)) if t >= 0 else math.exp(t) / (1 + math.exp(t))
+    return Value.from_op(value, (x,), (slope,))
+
+
+def naive_softplus(x: Value) -> Value:
     return Value.from_op(math.log1p(math.exp(x.data)), (x,), (1 / (1 + math.exp(-x.data)),))
 
 
@@ -20,9 +28,37 @@ def test_the_verdicts_for_right_answers_are_the_texts_the_notebook_prints(capsys
     check_path_sum(3.0, 6.0)
     check_softplus(softplus)
     assert capsys.readouterr().out == (
-        "Correct: ∂e/∂a = 3 and ∂e/∂b = 6 (two paths: 3 + 3).\n"
-        "Correct: values and gradients of softplus match at 5 points.\n"
+        "Correct: both derivatives agree with the sum over paths.\n"
+        "Correct: values and gradients match at 7 points, x = ±800 included.\n"
     )
+
+
+def test_success_messages_do_not_give_the_answers_away(capsys):
+    check_path_sum(3.0, 6.0)
+    check_softplus(softplus)
+    out = capsys.readouterr().out
+    assert "3" not in out and "6" not in out and "sigma" not in out and "σ" not in out
+
+
+def test_the_naive_softplus_is_rejected_and_the_overflow_named():
+    """The hole: checking only |x| ≤ 3 accepted a softplus that overflows at x = −800."""
+    with pytest.raises(CheckFailed, match=r"^softplus\(Value\(-800.0\)\) overflows"):
+        check_softplus(naive_softplus)
+
+
+def test_a_softplus_stable_in_value_only_is_rejected_at_large_x():
+    def half_stable(x: Value) -> Value:
+        t = x.data
+        value = max(t, 0.0) + math.log1p(math.exp(-abs(t)))
+        return Value.from_op(value, (x,), (1 / (1 + math.exp(-t)),))
+
+    with pytest.raises(CheckFailed, match="overflows"):
+        check_softplus(half_stable)
+
+
+def test_unanswered_path_sums_say_so():
+    with pytest.raises(CheckFailed, match="not answered yet"):
+        check_path_sum(None, None)
 
 
 def test_both_wrong_answers_are_reported_on_two_lines():
@@ -61,7 +97,7 @@ def test_check_softplus_accepts_a_correct_operation(capsys):
     "attempt,match",
     [
         (lambda v: math.log1p(math.exp(v.data)), "returned float, not a Value"),
-        (lambda v: Value(math.log1p(math.exp(v.data))), "gradient did not reach x"),
+        (lambda v: Value(softplus(v).data), "gradient did not reach x"),
         (lambda v: Value.from_op(math.exp(v.data), (v,), (math.exp(v.data),)), "expected ln"),
         (
             lambda v: Value.from_op(math.log1p(math.exp(v.data)), (v,), (math.exp(v.data),)),

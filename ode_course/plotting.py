@@ -275,6 +275,17 @@ def plot_landscape(
     return ax
 
 
+_RACE_STYLES = (
+    ("tab:blue", "-", "o"),
+    ("tab:orange", "--", "s"),
+    ("tab:green", "-.", "^"),
+    ("tab:purple", ":", "D"),
+    ("tab:brown", "--", "v"),
+    ("tab:cyan", "-.", "P"),
+)
+"""(colour, line style, head marker) of each path in :func:`animate_paths`, in order."""
+
+
 def animate_paths(
     landscape: Landscape,
     paths: Mapping[str, np.ndarray],
@@ -287,7 +298,9 @@ def animate_paths(
     """An animation of optimizers moving over a landscape, one line per optimizer.
 
     Frame k shows every path up to step ⌈k · n_max / frames⌉, where n_max is the longest path;
-    a path that ended earlier (it met its target) stays at its last point. Display it in a
+    a path that ended earlier (it met its target) stays at its last point. The start point is
+    the first point of the first path (a white dot); each path has its own colour (never red),
+    dashes and head marker, and the first path is drawn on top of the others. Display it in a
     notebook with ``IPython.display.HTML(animation_html(anim))`` so that it plays in the book.
 
     Args:
@@ -318,8 +331,19 @@ def animate_paths(
     arrays = _check_paths(paths)
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
     plot_landscape(landscape, ax, resolution=120)
-    lines = {name: ax.plot([], [], "-", lw=1.8, label=name)[0] for name in arrays}
-    heads = {name: ax.plot([], [], "o", color=lines[name].get_color(), ms=5)[0] for name in arrays}
+    for marker in [line for line in ax.lines if line.get_marker() == "o"]:
+        marker.remove()  # the landscape's default start point: these paths may start elsewhere
+    first = next(iter(arrays.values()))[0]
+    ax.plot(*first, "o", mfc="white", mec="k", ms=7, zorder=6, label="start")
+    lines, heads = {}, {}
+    for i, name in enumerate(arrays):
+        # no red (it would read as a start dot); the first path on top, each with its own dashes
+        style = _RACE_STYLES[i % len(_RACE_STYLES)]
+        z = 5 - i / (len(arrays) + 1)
+        lines[name] = ax.plot(
+            [], [], style[1], color=style[0], lw=2.2 if i == 0 else 1.6, zorder=z, label=name
+        )[0]
+        heads[name] = ax.plot([], [], style[2], color=style[0], mec="k", ms=6, zorder=z)[0]
     ax.legend(loc="upper left", fontsize=7)
     n_max = max(len(p) for p in arrays.values())
     counter = ax.text(0.98, 0.02, "", transform=ax.transAxes, ha="right", fontsize=8)

@@ -46,6 +46,24 @@ def test_every_figure_draws():
     assert "<script" in animation_html(anim)
 
 
+def test_race_animation_marks_its_own_start_and_shows_every_path():
+    other = PATH + 0.3  # a second path from another start than the landscape's
+    anim = animate_paths(LAND, {"bdf": other, "adam": other.copy()}, frames=2)
+    ax = anim._fig.axes[0]
+    starts = [line for line in ax.lines if line.get_label() == "start"]
+    assert len(starts) == 1 and np.allclose(starts[0].get_xydata()[0], other[0])
+    # the landscape's own start point is not drawn
+    assert not any(
+        np.allclose(line.get_xydata()[0], LAND.start) for line in ax.lines if len(line.get_xydata())
+    )
+    race = {line.get_label(): line for line in ax.lines if line.get_label() in ("bdf", "adam")}
+    assert matplotlib.colors.to_hex(race["adam"].get_color()) != matplotlib.colors.to_hex("tab:red")
+    assert race["bdf"].get_zorder() > race["adam"].get_zorder()
+    assert race["bdf"].get_linestyle() != race["adam"].get_linestyle()
+    assert "<script" in animation_html(anim)  # renders the frames
+    assert np.allclose(race["bdf"].get_xydata()[-1], other[-1])  # the last frame shows the path
+
+
 BAD = [
     (lambda: draw_graph(3.0), TypeError, r"root must be a Value .*got float"),
     (

@@ -142,3 +142,18 @@ def test_ignored_cells_use_the_tag_and_say_why(path):
             assert cell.source.startswith("# ("), (
                 f"{path.name} Cell {index}: start an ignored cell with a '# (reason)' comment"
             )
+
+
+_CHECK_CALL = re.compile(r"^\s*check_\w+\(", re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_exercise_verdicts_are_hidden_in_the_book(path):
+    """A cell that calls a check prints its verdict; the book must not show it under the
+    exercise (the verdict of the stored, solved run would spoil it). The `remove-output` tag
+    hides the output in the book while nbval still compares it."""
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    for index, cell in enumerate(code):
+        if _CHECK_CALL.search(cell.source):
+            tags = cell.get("metadata", {}).get("tags", [])
+            assert "remove-output" in tags, f"{path.name} Cell {index}: tag it remove-output"

@@ -29,14 +29,20 @@ def _same_theta(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.allclose(a, b, rtol=1e-10, atol=1e-12))
 
 
+def _same_vector(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.allclose(a, b, rtol=1e-10, atol=1e-12))
+
+
 def check_momentum_step(
     momentum_step: Callable[[np.ndarray, np.ndarray, np.ndarray, float, float], Pair],
 ) -> None:
     """``momentum_step(theta, grad, velocity, lr, mu)`` returns (theta, velocity).
 
-    The textbook heavy ball: v ← μ v − lr g, then θ ← θ + v. Thirty steps on a quadratic bowl
-    must follow the package's :class:`~ode_course.optim.Momentum` (torch's formulation, the same
-    trajectory for a constant lr).
+    The textbook heavy ball: v ← μ v − lr g, then θ ← θ + v. PyTorch's buffer form,
+    b ← μ b + g, then θ ← θ − lr b, is the same method for a constant lr (b = −v / lr) and is
+    accepted too: the returned second value may be either the velocity or the buffer, as long as
+    it stays the same kind. Thirty steps on a quadratic bowl must follow the package's
+    :class:`~ode_course.optim.Momentum`.
 
     Args:
         momentum_step: the learner's step, returning the pair (new_theta, new_velocity).
@@ -50,12 +56,19 @@ def check_momentum_step(
         ...     velocity = mu * velocity - lr * grad
         ...     return theta + velocity, velocity
         >>> check_momentum_step(momentum_step)
-        Correct: 30 steps of your heavy ball match ode_course.optim.Momentum exactly.
+        Correct: 30 steps of your heavy ball match ode_course.optim.Momentum.
+        >>> def buffer_step(theta, grad, buffer, lr, mu):
+        ...     buffer = mu * buffer + grad
+        ...     return theta - lr * buffer, buffer
+        >>> check_momentum_step(buffer_step)
+        Correct: 30 steps of your heavy ball match ode_course.optim.Momentum.
     """
     lr, mu = 0.05, 0.9
     reference = np.array([1.0, 1.0])
     opt = Momentum(lr=lr, momentum=mu)
     theta, velocity = np.array([1.0, 1.0]), np.zeros(2)
+    # "velocity" (v = μ v − lr g) or "buffer" (b = μ b + g), fixed by the first step
+    form: str | None = None
     for k in range(30):
         g = _quadratic_gradients(theta)
         out = call(momentum_step, "momentum_step", theta.copy(), g.copy(), velocity.copy(), lr, mu)
@@ -68,13 +81,15 @@ def check_momentum_step(
         new_velocity = array_result(out[1], (2,), "new_velocity")
         opt.step([reference], [_quadratic_gradients(reference)])
         if not _same_theta(new_theta, reference):
+            # the slips are stated for the textbook velocity; a buffer b stands for v = −lr b
+            v_old = velocity if form != "buffer" else -lr * velocity
             mistakes = {  # the θ each slip gives from this step's θ, v and g
                 "v ← μ v + lr g: the step must go against the gradient (v ← μ v − lr g)": (
-                    theta + (mu * velocity + lr * g)
+                    theta + (mu * v_old + lr * g)
                 ),
-                "v ← v − lr g: the old velocity must be scaled by μ": theta + velocity - lr * g,
+                "v ← v − lr g: the old velocity must be scaled by μ": theta + v_old - lr * g,
                 "θ moved with the old velocity: update v first, then θ ← θ + v_new": (
-                    theta + velocity
+                    theta + v_old
                 ),
             }
             name_the_mistake(new_theta, mistakes, _same_theta, f"at step {k + 1}:")
@@ -82,14 +97,24 @@ def check_momentum_step(
                 f"at step {k + 1} theta is {new_theta.round(6)}, expected {reference.round(6)} "
                 "(v ← μ v − lr g, then θ ← θ + v)."
             )
-        want_velocity = mu * velocity - lr * g
-        if not np.allclose(new_velocity, want_velocity, rtol=1e-10, atol=1e-12):
+        forms = {"velocity": mu * velocity - lr * g, "buffer": mu * velocity + g}
+        if form is None:  # first step: the learner's second value decides the form
+            form = next(
+                (name for name, want in forms.items() if _same_vector(new_velocity, want)),
+                "velocity",
+            )
+        if not _same_vector(new_velocity, forms[form]):
             raise CheckFailed(
                 f"at step {k + 1} the returned velocity is {new_velocity.round(6)}, expected "
-                f"μ v − lr g = {want_velocity.round(6)}: return the updated velocity too."
+                + (
+                    f"μ v − lr g = {forms[form].round(6)}"
+                    if form == "velocity"
+                    else f"the buffer μ b + g = {forms[form].round(6)}"
+                )
+                + ": return the updated velocity (or PyTorch's buffer) too."
             )
         theta, velocity = new_theta, new_velocity
-    passed("30 steps of your heavy ball match ode_course.optim.Momentum exactly.")
+    passed("30 steps of your heavy ball match ode_course.optim.Momentum.")
 
 
 def check_adam_bias_correction(
@@ -109,7 +134,7 @@ def check_adam_bias_correction(
         >>> def bias_correct(m, v, t, beta1, beta2):
         ...     return m / (1 - beta1**t), v / (1 - beta2**t)
         >>> check_adam_bias_correction(bias_correct)
-        Correct: m / (1 − β₁ᵗ) and v / (1 − β₂ᵗ) at t = 1, 2, 10 and 1000.
+        Correct: both corrected moments match at t = 1, 2, 10 and 1000.
         >>> try:
         ...     check_adam_bias_correction(lambda m, v, t, b1, b2: bias_correct(m, v, t, b2, b1))
         ... except CheckFailed as verdict:
@@ -145,4 +170,4 @@ def check_adam_bias_correction(
             f"at t = {t}: m_hat = {m_hat.round(4)}, expected {want_m.round(4)}; "
             f"v_hat = {v_hat.round(6)}, expected {want_v.round(6)}."
         )
-    passed("m / (1 − β₁ᵗ) and v / (1 − β₂ᵗ) at t = 1, 2, 10 and 1000.")
+    passed("both corrected moments match at t = 1, 2, 10 and 1000.")

@@ -19,9 +19,47 @@ def test_the_verdicts_for_right_answers_are_the_texts_the_notebook_prints(capsys
     check_momentum_step(momentum_step)
     check_adam_bias_correction(lambda m, v, t, b1, b2: (m / (1 - b1**t), v / (1 - b2**t)))
     assert capsys.readouterr().out == (
-        "Correct: 30 steps of your heavy ball match ode_course.optim.Momentum exactly.\n"
-        "Correct: m / (1 − β₁ᵗ) and v / (1 − β₂ᵗ) at t = 1, 2, 10 and 1000.\n"
+        "Correct: 30 steps of your heavy ball match ode_course.optim.Momentum.\n"
+        "Correct: both corrected moments match at t = 1, 2, 10 and 1000.\n"
     )
+
+
+def test_success_messages_do_not_give_the_answer_away(capsys):
+    check_momentum_step(momentum_step)
+    check_adam_bias_correction(lambda m, v, t, b1, b2: (m / (1 - b1**t), v / (1 - b2**t)))
+    out = capsys.readouterr().out
+    for formula in ("μ v", "lr g", "1 − β", "β₁ᵗ", "/ (1"):
+        assert formula not in out
+
+
+def buffer_step(theta, grad, buffer, lr, mu):
+    buffer = mu * buffer + grad
+    return theta - lr * buffer, buffer
+
+
+def test_the_velocity_form_is_accepted(capsys):
+    check_momentum_step(momentum_step)
+    assert capsys.readouterr().out.startswith("Correct")
+
+
+def test_pytorchs_buffer_form_is_accepted_as_the_same_method(capsys):
+    check_momentum_step(buffer_step)
+    assert capsys.readouterr().out.startswith("Correct")
+
+
+def test_buffer_form_slips_are_still_named():
+    slips = {
+        "against the gradient": lambda t, g, b, lr, mu: (t + lr * (mu * b + g), mu * b + g),
+        "scaled by μ": lambda t, g, b, lr, mu: (t - lr * (b + g), b + g),
+        "old velocity": lambda t, g, b, lr, mu: (t - lr * b, mu * b + g),
+        "returned velocity .* PyTorch's buffer": lambda t, g, b, lr, mu: (
+            t - lr * (mu * b + g),
+            mu * b + 2 * g,
+        ),
+    }
+    for match, attempt in slips.items():
+        with pytest.raises(CheckFailed, match=match):
+            check_momentum_step(attempt)
 
 
 def test_a_momentum_slip_is_named_with_its_step():

@@ -63,9 +63,10 @@ def chapter_info(path: Path) -> dict:
                 if later["cell_type"] == "markdown" and _EXERCISE.search(_src(later)):
                     break
                 if "exercise" in later.get("metadata", {}).get("tags", []):
-                    found = _CHECK.search(_src(later))
-                    check = found.group(1) if found else None
-                    break
+                    found = _CHECK.search(_src(later))  # a stub cell may come before the check
+                    if found:
+                        check = found.group(1)
+                        break
             exercises.append(
                 {
                     "label": label.group(1) if label else "",

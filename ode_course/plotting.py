@@ -16,6 +16,7 @@ from ode_course.autodiff import Value, topological_order
 from ode_course.landscapes import Landscape
 
 __all__ = [
+    "animate_flow",
     "animate_paths",
     "animation_html",
     "draw_graph",
@@ -244,7 +245,9 @@ def plot_landscape(
     Args:
         landscape: the function to draw.
         ax: where to draw; a new figure is made if omitted.
-        paths: optimizer name → iterates of shape (n, 2), drawn as lines from the start point.
+        paths: optimizer name → iterates of shape (n, 2), drawn as lines from the start point
+            (a white dot), each with its own colour (never red, so that no path looks like a
+            start or a minimum) and dashes, in the order of :func:`animate_paths`.
         levels: the number of contour levels.
         resolution: grid points per axis.
 
@@ -265,12 +268,13 @@ def plot_landscape(
     ax.contourf(X, Y, np.log1p(Z - landscape.f_min), levels=levels, cmap="Greys_r", alpha=0.8)
     for x, y in landscape.minima:
         ax.plot(x, y, marker="*", color="gold", markersize=14, markeredgecolor="k", zorder=5)
-    for name, path in paths.items():
-        ax.plot(path[:, 0], path[:, 1], "-", lw=1.5, label=name)
+    for i, (name, path) in enumerate(paths.items()):
+        colour, dashes, _ = _RACE_STYLES[i % len(_RACE_STYLES)]
+        ax.plot(path[:, 0], path[:, 1], dashes, color=colour, lw=1.8, label=name)
     (x0, x1), (y0, y1) = landscape.bounds
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    ax.plot(*landscape.start, "o", color="tab:red", markersize=6, zorder=5)
+    ax.plot(*landscape.start, "o", mfc="white", mec="k", markersize=7, zorder=6)
     ax.set_title(landscape.name.replace("_", " "))
     return ax
 
@@ -384,3 +388,108 @@ def animation_html(anim: Animation) -> str:
     with matplotlib.rc_context({"animation.frame_format": "jpeg"}):
         html = anim.to_jshtml()
     return re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", html)
+
+
+def animate_flow(
+    paths: Mapping[str, np.ndarray],
+    times: np.ndarray,
+    *,
+    colour: np.ndarray | None = None,
+    lim: float = 3.5,
+    interval: int = 120,
+    size: float = 3.0,
+    dpi: int = 72,
+) -> FuncAnimation:
+    """An animation of point clouds carried by a flow, one panel per cloud.
+
+    Frame k shows every cloud at ``times[k]``: for a CNF, base samples z(0) ~ N(0, I) pushed
+    along dz/dt = f(t, z) to z(t_k), so the last frame shows samples of the model. Colouring
+    the points by where they started (their angle in the base, say) shows how the flow cuts and
+    bends the Gaussian. Display it with ``IPython.display.HTML(animation_html(anim))``.
+
+    Args:
+        paths: panel title → the points at every time, shape (T, N, 2) (``CNF.flow``'s path
+            as numpy).
+        times: the T times of the frames, increasing.
+        colour: one value per point, shape (N,), mapped through the cyclic ``hsv`` colour map;
+            one colour for all points if omitted.
+        lim: each panel shows [−lim, lim]².
+        interval: milliseconds between frames.
+        size, dpi: each panel is ``size`` inches square at ``dpi`` (small keeps the notebook small).
+
+    Returns:
+        The animation, with T frames; its figure is closed so that it is not also shown as a
+        still image. Turn it into HTML with :func:`animation_html`.
+
+    Raises:
+        ValueError: ``paths`` is empty, a path is not of shape (T, N, 2) with T = len(times),
+            ``colour`` has not one value per point, or ``lim`` or ``size`` is not positive.
+        TypeError: ``paths`` is not a mapping, or ``interval`` or ``dpi`` is not an integer.
+    """
+    if not isinstance(paths, Mapping):
+        _validate.fail(
+            "paths",
+            "a mapping from panel titles to points of shape (T, N, 2)",
+            type(paths).__name__,
+            "pass e.g. {'two moons': path.numpy()} with path from CNF.flow",
+            TypeError,
+        )
+    if not paths:
+        _validate.fail(
+            "paths",
+            "a mapping that names at least one point cloud",
+            "none",
+            "pass e.g. {'two moons': path.numpy()} with path from CNF.flow",
+        )
+    times = np.asarray(times, dtype=float)
+    _validate.shape(
+        times, "times", "of shape (T,), one time per frame", times.ndim == 1, fix="pass e.g. t"
+    )
+    arrays = {name: np.asarray(path, dtype=float) for name, path in paths.items()}
+    for name, path in arrays.items():
+        _validate.shape(
+            path,
+            f"paths[{name!r}]",
+            f"of shape (T, N, 2) with T = len(times) = {len(times)}",
+            path.ndim == 3 and path.shape[0] == len(times) and path.shape[2] == 2,
+            fix="pass the points at every time of `times`, e.g. CNF.flow(z0, times)[0]",
+        )
+    n_points = {path.shape[1] for path in arrays.values()}
+    if colour is not None:
+        colour = np.asarray(colour, dtype=float)
+        _validate.shape(
+            colour,
+            "colour",
+            f"of shape (N,), one value per point (N = {sorted(n_points)})",
+            colour.ndim == 1 and n_points == {len(colour)},
+            fix="pass e.g. np.arctan2(z0[:, 1], z0[:, 0]), or colour=None",
+        )
+    lim = _validate.positive(lim, "lim", fix="the half-width of each panel, e.g. lim=3.5")
+    size = _validate.positive(size, "size", fix="inches per panel, e.g. size=3.0")
+    interval = _validate.integer(interval, "interval", fix="milliseconds per frame, e.g. 120")
+    dpi = _validate.integer(dpi, "dpi", fix="dots per inch, e.g. dpi=72")
+    fig, axes = plt.subplots(
+        1, len(arrays), figsize=(size * len(arrays), size + 0.3), dpi=dpi, squeeze=False
+    )
+    clouds = []
+    for ax, (name, path) in zip(axes[0], arrays.items(), strict=True):
+        style = {"c": colour, "cmap": "hsv"} if colour is not None else {"color": "tab:blue"}
+        clouds.append(ax.scatter(path[0, :, 0], path[0, :, 1], s=1.5, **style))
+        ax.set_title(name.replace("_", " "), fontsize=10)
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    clock = fig.text(0.5, 0.02, "", ha="center", fontsize=10)
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.9, bottom=0.1, wspace=0.05)
+
+    def draw(k: int):
+        for cloud, path in zip(clouds, arrays.values(), strict=True):
+            cloud.set_offsets(path[k])
+        clock.set_text(f"t = {times[k]:.2f}")
+        return [*clouds, clock]
+
+    anim = FuncAnimation(fig, draw, frames=len(times), interval=interval, blit=False)
+    plt.close(fig)
+    return anim

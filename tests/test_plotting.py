@@ -16,6 +16,7 @@ from matplotlib.animation import FuncAnimation
 from ode_course.autodiff import Value
 from ode_course.landscapes import LANDSCAPES
 from ode_course.plotting import (
+    animate_flow,
     animate_paths,
     animation_html,
     draw_graph,
@@ -62,6 +63,34 @@ def test_race_animation_marks_its_own_start_and_shows_every_path():
     assert race["bdf"].get_linestyle() != race["adam"].get_linestyle()
     assert "<script" in animation_html(anim)  # renders the frames
     assert np.allclose(race["bdf"].get_xydata()[-1], other[-1])  # the last frame shows the path
+
+
+def test_landscape_paths_never_share_the_start_markers_colour():
+    names = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]  # OPTIMIZERS' order
+    paths = {name: PATH + 0.1 * i for i, name in enumerate(names)}
+    ax = plot_landscape(LAND, paths=paths, resolution=20)
+    lines = {line.get_label(): line for line in ax.lines}
+    colours = [matplotlib.colors.to_hex(lines[name].get_color()) for name in names]
+    starts = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(starts) == 1 and np.allclose(starts[0].get_xydata()[0], LAND.start)
+    start_colour = matplotlib.colors.to_hex(starts[0].get_markerfacecolor())
+    assert len(set(colours)) == len(names)  # every optimizer its own colour
+    assert start_colour not in colours and matplotlib.colors.to_hex("tab:red") not in colours
+    assert len({lines[name].get_linestyle() for name in names[:3]}) == 3  # and dashes
+
+
+def test_flow_animation_has_one_frame_per_time_and_moves_the_points():
+    times = np.linspace(0.0, 1.0, 4)
+    base = np.random.default_rng(0).standard_normal((50, 2))
+    path = np.stack([base * (1 + t) for t in times])
+    anim = animate_flow({"a": path, "b": -path}, times, colour=base[:, 0], dpi=20)
+    assert isinstance(anim, FuncAnimation) and len(anim._fig.axes) == 2
+    html = animation_html(anim)
+    assert html.count("data:image/jpeg;base64") == len(times)
+    clouds = [ax.collections[0] for ax in anim._fig.axes]
+    assert np.allclose(clouds[0].get_offsets(), path[-1])  # the last frame drawn is t = 1
+    assert np.allclose(clouds[1].get_offsets(), -path[-1])
+    assert anim._fig.texts[0].get_text() == "t = 1.00"
 
 
 BAD = [
@@ -136,6 +165,28 @@ BAD = [
     ),
     (lambda: animate_paths(None, {"sgd": PATH}), TypeError, r"landscape must be .*got NoneType"),
     (lambda: animation_html("movie"), TypeError, r"anim must be a matplotlib animation; got str"),
+    (lambda: animate_flow([PATH], [0.0]), TypeError, r"paths must be a mapping from panel titles"),
+    (lambda: animate_flow({}, [0.0]), ValueError, r"paths must be a mapping that names at least"),
+    (
+        lambda: animate_flow({"a": np.zeros((3, 5, 2))}, [0.0, 1.0]),
+        ValueError,
+        r"paths\['a'\] must be of shape \(T, N, 2\) with T = len\(times\) = 2; got shape \(3, 5",
+    ),
+    (
+        lambda: animate_flow({"a": np.zeros((2, 5, 2))}, [0.0, 1.0], colour=np.zeros(4)),
+        ValueError,
+        r"colour must be of shape \(N,\), one value per point",
+    ),
+    (
+        lambda: animate_flow({"a": np.zeros((2, 5, 2))}, [[0.0, 1.0]]),
+        ValueError,
+        r"times must be of shape \(T,\)",
+    ),
+    (
+        lambda: animate_flow({"a": np.zeros((2, 5, 2))}, [0.0, 1.0], lim=0.0),
+        ValueError,
+        r"lim must be positive",
+    ),
 ]
 
 

@@ -13,12 +13,15 @@ the same solvers with adjoint gradients, or torchdiffeq. ``block.nfe`` is the co
 block's latest solve; ``func.nfe`` is the field's own counter, which adds up over every call
 until it is reset (``func.nfe = 0``).
 
-The package reads in two files, each on its own:
+The package reads in three files, each on its own:
 
 - ``blocks.py``: :class:`ResBlock`, :class:`ODEFunc`, :class:`ODEBlock`,
   :class:`AugmentedODEBlock`, and ``SOLVER_LIBRARIES``, the deprecated values of ``library=``;
 - ``classifiers.py``: :func:`count_parameters`, the classifiers :func:`mlp_classifier`,
-  :func:`resnet_classifier` and :func:`ode_classifier`, and :func:`train_classifier`.
+  :func:`resnet_classifier` and :func:`ode_classifier`, and :func:`train_classifier`;
+- ``tolerance.py``: what an adaptive solver's tolerance costs a trained ODE-Net
+  (:func:`tolerance_sweep`, rows :class:`ToleranceRow`) and the forward and backward NFE
+  during training (:class:`NFERecorder`), as in Chen et al.'s Figure 3.
 
 Example:
     >>> func = ODEFunc(dim=3, hidden=8)
@@ -33,7 +36,7 @@ from __future__ import annotations
 
 import torch  # the doctests above use it
 
-from ode_course.models import blocks, classifiers
+from ode_course.models import blocks, classifiers, tolerance
 from ode_course.models.blocks import (
     SOLVER_LIBRARIES,
     AugmentedODEBlock,
@@ -48,5 +51,6 @@ from ode_course.models.classifiers import (
     resnet_classifier,
     train_classifier,
 )
+from ode_course.models.tolerance import NFERecorder, ToleranceRow, tolerance_sweep
 
-__all__ = sorted({*blocks.__all__, *classifiers.__all__})
+__all__ = sorted({*blocks.__all__, *classifiers.__all__, *tolerance.__all__})

@@ -14,7 +14,7 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax
 
 .PHONY: help install lint typecheck unit nbval nbval-portable nbval-all outputs html browser test book lab serve links times \
-	guide student clean
+	guide student answer-key clean grade grade-check
 
 help:
 	@echo "make book   build the HTML book into _build/html (creates .venv and installs on first use)"
@@ -25,7 +25,9 @@ help:
 	@echo "make serve  serve the built book on http://127.0.0.1:$(PORT)"
 	@echo "make times  measure each notebook's execution time and rewrite the instructor guide"
 	@echo "make links  rewrite Colab links after changing the repository URL in _config.yml"
-	@echo "make student  write student editions (solutions removed) to _build/student/"
+	@echo "make grade SUBMISSIONS=path  score submitted notebooks (ARGS='--csv scores.csv')"
+	@echo "make student  write the student editions (solutions removed, plain Markdown) to student/"
+	@echo "make answer-key  write the instructors' answer key (rubrics, solutions) to _build/answer_key.md"
 
 # The virtual environment, with the versions we test with pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
@@ -82,7 +84,7 @@ $(CHROMIUM):
 browser: $(STAMP) $(CHROMIUM)
 	$(BIN)/python tests/browser_check.py --chromium $(CHROMIUM)
 
-test: lint typecheck unit nbval-all html browser
+test: lint typecheck unit grade-check nbval-all html browser
 	@echo "make test: all checks passed"
 
 book: html
@@ -100,8 +102,25 @@ serve:
 links: $(STAMP)
 	$(BIN)/python tools/sync_links.py
 
+# The published student editions: tracked in student/ (outputs cleared), checked by
+# tests/test_editions.py. Colab opens them at the release tag vX.Y.Z (pyproject's version)
+# once git has that tag, otherwise at main.
 student: $(STAMP)
-	$(BIN)/python -m ode_course.editions notebooks _build/student
+	$(BIN)/python -m ode_course.editions notebooks student
+
+# For instructors only (every solution and rubric): not tracked, not in the book.
+answer-key: $(STAMP)
+	$(BIN)/python -m ode_course.editions notebooks --answer-key _build/answer_key.md
+
+# Score submitted notebooks: make grade SUBMISSIONS=folder-or-notebook [ARGS="--csv scores.csv"]
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path [ARGS='--csv s.csv']"; exit 2; }
+	$(BIN)/python -m ode_course.grade "$(SUBMISSIONS)" $(ARGS)
+
+# The grader on every chapter: the repository's notebooks score full marks, student editions 0.
+grade-check: $(STAMP)
+	ODE_COURSE_GRADE_NOTEBOOKS=1 $(BIN)/pytest tests/grading/test_grading_notebooks.py -q \
+		-p no:cacheprovider -n 2
 
 times: $(STAMP)
 	$(BIN)/python benchmarks/notebook_times.py --json benchmarks/notebook_times.json

@@ -22,11 +22,15 @@ Modules are named by concept, in the order of the chapters:
   baseline and density fitting (Chapter 7);
 - :mod:`~ode_course.latent`: latent ODEs and an RNN baseline for irregularly sampled time series
   (Chapter 8);
+- :mod:`~ode_course.flow_matching`: flow matching: probability paths, the regression loss, samplers
+  built on our solvers, couplings, straightness and sample distances (Chapter 9);
 - :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn:
   classification sets, 2-D densities, irregular time series;
 - :mod:`~ode_course.plotting`: figures the chapters share;
 - :mod:`~ode_course.checks`: the exercises' check functions, one module per chapter;
 - :mod:`~ode_course.editions`: student editions of the notebooks, without solutions;
+- :mod:`~ode_course.grade`: the grader, which scores submitted notebooks by running them and
+  calling the checks on the objects they define, in a fresh process;
 - :mod:`~ode_course.seeding`: one call to seed Python, numpy and torch.
 
 Every public name of every module is also importable from ``ode_course`` itself:
@@ -45,6 +49,8 @@ from ode_course.checks import *
 from ode_course.cnf import *
 from ode_course.data import *
 from ode_course.editions import *
+from ode_course.flow_matching import *
+from ode_course.grade import *
 from ode_course.gradient_flow import *
 from ode_course.landscapes import *
 from ode_course.latent import *

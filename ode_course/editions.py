@@ -1,4 +1,4 @@
-"""Student editions of the chapter notebooks: the same notebook with the solutions taken out.
+"""Editions of the chapter notebooks: the student edition, and the instructor's answer key.
 
 Conventions the chapters follow (and the tests check):
 
@@ -8,41 +8,74 @@ Conventions the chapters follow (and the tests check):
 - a solution written in markdown sits in a ``{solution}`` directive, or between a
   ``{solution-start}`` and a ``{solution-end}`` directive (which may span several cells). Those
   parts are removed;
-- a code cell tagged ``exercise`` calls a check function; its stored outputs are cleared.
+- a code cell tagged ``exercise`` calls a check function; its stored outputs are cleared;
+- a written exercise (one that no check cell follows) carries a ``rubric`` in its cell's
+  metadata, ``{"points": n, "criteria": [...]}``, one point per criterion. The student edition
+  drops the rubric and puts, where the solution was, a markdown answer cell tagged ``answer``
+  with metadata ``{"grade": {"id": label, "points": n, "manual": true}}``: the question
+  restated, then a line ``*Your answer:*`` below which the student writes.
 
-Everything else is copied unchanged, and the original notebooks are never modified.
+The student edition is plain Markdown (MyST converted, see ``ode_course._myst``): an exercise
+box becomes **Exercise N: title**, N as in the book, and a citation "(Author, year)". Its Colab
+badge opens the student edition itself (``student/NAME.ipynb`` at ``ref``), and its Colab install
+line installs the package at ``ref`` when that is a release tag (at ``main``, the unpinned
+install is the same thing). The answer key (``answer_key``) lists, per chapter, every exercise
+with its number, question, rubric or check, and solution; it is for instructors only.
 
-Command line (``make student``)::
+Command line::
 
-    python -m ode_course.editions notebooks _build/student
+    python -m ode_course.editions notebooks student            # make student
+    python -m ode_course.editions notebooks student --check    # is student/ up to date?
+    python -m ode_course.editions notebooks --answer-key _build/answer_key.md
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import re
+import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ode_course import _validate
+from ode_course._myst import (
+    Exercise,
+    citation_labels,
+    directives,
+    exercise_numbers,
+    find_exercises,
+    plain_markdown,
+    read_bibliography,
+    source,
+    tags,
+)
 
-__all__ = ["student_edition", "write_student_editions"]
+__all__ = [
+    "answer_key",
+    "stale_student_editions",
+    "student_edition",
+    "student_editions",
+    "write_answer_key",
+    "write_student_editions",
+]
 
 # A fenced {solution} directive inside a markdown cell: ```{solution} label ... ``` (3+ ticks).
 _SOLUTION_BLOCK = re.compile(r"^(`{3,}|:{3,})\{solution\}.*?^\1[ \t]*$\n?", re.M | re.S)
 _GATE_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}.*?^\1[ \t]*$\n?", re.M | re.S)
 _GATE_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}.*?^\1[ \t]*$\n?", re.M | re.S)
-
-
-def _source(cell: dict[str, Any]) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
-def _tags(cell: dict[str, Any]) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
+_COLAB = re.compile(
+    r"(https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+)/blob/[\w.-]+/notebooks/"
+)
+_INSTALL = re.compile(r"(git\+https://github\.com/[\w.-]+/[\w.-]+?)(?:@[\w.-]+)?(?=[\"'#\s])")
+_YOUR_ANSWER = "*Your answer:*"
+STUDENT_NOTE = (
+    "*Student edition: the worked solutions are removed. Write each answer in the cell below its "
+    "exercise, and run the check cells for feedback.*"
+)
 
 
 def _markdown(text: str, like: dict[str, Any]) -> dict[str, Any] | None:
@@ -53,11 +86,85 @@ def _markdown(text: str, like: dict[str, Any]) -> dict[str, Any] | None:
     return cell
 
 
-def student_edition(notebook: dict[str, Any]) -> dict[str, Any]:
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}".rstrip() for line in text.splitlines())
+
+
+def _answer_cell(ex: Exercise, number: int | None, context: dict[str, Any]) -> dict[str, Any]:
+    """The markdown cell in which a student answers a written exercise."""
+    head = "Exercise" + (f" {number}" if number is not None else "") + f": {ex.title}"
+    question = plain_markdown(ex.body, context["numbers"], context["citations"])
+    points = int((ex.rubric or {}).get("points", 1))
+    return {
+        "cell_type": "markdown",
+        "id": re.sub(r"[^\w-]", "-", f"answer-{ex.label}")[:64],
+        "metadata": {
+            "tags": ["answer"],
+            "grade": {"id": ex.label, "points": points, "manual": True},
+        },
+        "source": f"**Your answer to {head}** ({points} point{'s' if points != 1 else ''})\n\n"
+        f"{_quote(question)}\n\n{_YOUR_ANSWER}\n",
+    }
+
+
+def _answer_places(cells: list[dict[str, Any]], context: dict[str, Any]) -> dict[int, Any]:
+    """Original cell index → (answer cell, replace?): where the solution of each written one was."""
+    places: dict[int, Any] = {}
+    for ex in find_exercises(cells):
+        if not ex.written:
+            continue
+        cell = _answer_cell(ex, context["numbers"].get(ex.label), context)
+        where, replace = ex.cell + 1, False
+        if not any(d.name == "solution" for d in directives(source(cells[ex.cell]))):
+            for j in range(ex.cell + 1, len(cells)):
+                later, text = cells[j], source(cells[j])
+                if later["cell_type"] == "markdown" and text.strip().startswith(_YOUR_ANSWER):
+                    where, replace = j, True  # an answer cell already there: restate it
+                    cell["id"] = later.get("id", cell["id"])
+                    break
+                names = (
+                    {d.name for d in directives(text)}
+                    if later["cell_type"] == "markdown"
+                    else set()
+                )
+                if names & {"solution", "solution-start"} or (
+                    "solution" in tags(later) and "student_stub" not in later.get("metadata", {})
+                ):
+                    where = j
+                    break
+                if names & {"exercise", "exercise-start"} or (
+                    later["cell_type"] == "markdown" and re.search(r"^#{1,3} ", text, re.M)
+                ):
+                    break
+        places[where] = (cell, replace)
+    return places
+
+
+def _relink(text: str, ref: str) -> str:
+    """Point Colab at the student edition at ``ref``; pin the install line when ``ref`` is a tag."""
+    text = _COLAB.sub(rf"\1/blob/{ref}/student/", text)
+    if ref != "main":
+        text = _INSTALL.sub(rf"\1@{ref}", text)
+    return text
+
+
+def student_edition(
+    notebook: dict[str, Any],
+    *,
+    numbers: Mapping[str, int] | None = None,
+    citations: Mapping[str, tuple[str, str]] | None = None,
+    ref: str = "main",
+    clear_outputs: bool = False,
+) -> dict[str, Any]:
     """Return a copy of ``notebook`` (nbformat 4, as a dict) with its solutions removed.
 
     Args:
         notebook: a notebook as loaded by ``json.load`` or ``nbformat.read``.
+        numbers: exercise label → the book's number; ``student_editions`` computes it for a
+            whole folder. Without it the exercises are shown without numbers.
+        citations: cite key → (authors, year), from ``book/references.bib``.
+        ref: the git branch or release tag the Colab badge and install line point at.
+        clear_outputs: also clear every code cell's stored outputs (the published folder does).
 
     Returns:
         A new notebook; the argument is not modified.
@@ -83,22 +190,33 @@ def student_edition(notebook: dict[str, Any]) -> dict[str, Any]:
             + ("" if "cells" in notebook else " without 'cells'"),
             "upgrade it with nbformat.read(path, as_version=4), or pass the loaded .ipynb",
         )
+    context: dict[str, Any] = {
+        "numbers": dict(numbers or {}),
+        "citations": dict(citations or {}),
+    }
     out = copy.deepcopy(notebook)
+    places = _answer_places(out["cells"], context)
     cells: list[dict[str, Any]] = []
     in_gate = False
-    for cell in out["cells"]:
-        tags = _tags(cell)
-        if cell["cell_type"] == "code" and "solution" in tags:
+    for index, cell in enumerate(out["cells"]):
+        cell.get("metadata", {}).pop("rubric", None)
+        if index in places:
+            answer, replace = places[index]
+            cells.append(answer)
+            if replace:
+                continue
+        tags_ = tags(cell)
+        if cell["cell_type"] == "code" and "solution" in tags_:
             stub = cell.get("metadata", {}).get("student_stub")
             if stub is not None:
                 cell["source"] = stub
-                cell["metadata"]["tags"] = [t for t in tags if t != "solution"] + ["stub"]
+                cell["metadata"]["tags"] = [t for t in tags_ if t != "solution"] + ["stub"]
                 cell["metadata"].pop("student_stub", None)
                 cell["outputs"], cell["execution_count"] = [], None
                 cells.append(cell)
             continue
         if cell["cell_type"] == "markdown":
-            text = _source(cell)
+            text = source(cell)
             kept = ""
             while text:
                 if in_gate:
@@ -114,8 +232,8 @@ def student_edition(notebook: dict[str, Any]) -> dict[str, Any]:
                         break
                     kept += text[: start.start()]
                     text, in_gate = text[start.end() :], True
-            if kept == _source(cell) and not _SOLUTION_BLOCK.search(kept):
-                cells.append(cell)  # untouched
+            if kept == source(cell) and not _SOLUTION_BLOCK.search(kept):
+                cells.append(cell)  # no solution in it
                 continue
             new = _markdown(_SOLUTION_BLOCK.sub("", kept), cell)
             if new is not None:
@@ -123,7 +241,7 @@ def student_edition(notebook: dict[str, Any]) -> dict[str, Any]:
             continue
         if in_gate:
             continue  # code that belongs to a gated solution without a solution tag
-        if cell["cell_type"] == "code" and "exercise" in tags:
+        if cell["cell_type"] == "code" and ("exercise" in tags_ or clear_outputs):
             cell["outputs"], cell["execution_count"] = [], None
         cells.append(cell)
     if in_gate:
@@ -133,21 +251,29 @@ def student_edition(notebook: dict[str, Any]) -> dict[str, Any]:
             "a {solution-start} with no matching {solution-end}",
             "add a {solution-end} directive after the solution's last cell",
         )
+    for cell in cells:
+        text = _relink(source(cell), ref)
+        if cell["cell_type"] == "markdown":
+            text = plain_markdown(text, context["numbers"], context["citations"]).strip("\n")
+        if text != source(cell):
+            cell["source"] = text
+    if cells and cells[0]["cell_type"] == "markdown" and "colab-badge" in source(cells[0]):
+        first = source(cells[0])
+        badge = re.search(r"^\[!\[Open In Colab\].*$", first, re.M)
+        if badge is not None:
+            at = badge.end()
+            cells[0]["source"] = f"{first[:at]}\n\n{STUDENT_NOTE}{first[at:]}"
     out["cells"] = cells
+    out["metadata"]["ode_course"] = {
+        "edition": "student",
+        "ref": ref,
+        "outputs": "cleared" if clear_outputs else "kept",
+    }
     return out
 
 
-def write_student_editions(src: str | Path, dest: str | Path) -> list[Path]:
-    """Write the student edition of every ``*.ipynb`` in ``src`` to ``dest`` (same file names).
-
-    Returns:
-        The paths written.
-
-    Raises:
-        FileNotFoundError: ``src`` is not a folder or holds no notebooks.
-        ValueError: ``dest`` is the same folder as ``src`` (the originals must not change).
-    """
-    src, dest = Path(src), Path(dest)
+def _notebooks(src: str | Path) -> list[Path]:
+    src = Path(src)
     notebooks = sorted(src.glob("*.ipynb")) if src.is_dir() else []
     if not notebooks:
         _validate.fail(
@@ -157,32 +283,272 @@ def write_student_editions(src: str | Path, dest: str | Path) -> list[Path]:
             "pass the notebooks folder, e.g. write_student_editions('notebooks', 'student')",
             FileNotFoundError,
         )
+    return notebooks
+
+
+def _context(paths: list[Path], bibliography: str | Path | None) -> dict[str, Any]:
+    """The book's exercise numbers and citation labels for the notebooks in ``paths``."""
+    loaded = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in paths}
+    bib = Path(bibliography) if bibliography else paths[0].parent.parent / "book/references.bib"
+    return {
+        "notebooks": loaded,
+        "numbers": exercise_numbers(nb["cells"] for nb in loaded.values()),
+        "citations": citation_labels(read_bibliography(bib)) if bib.exists() else {},
+    }
+
+
+def student_editions(
+    src: str | Path,
+    *,
+    bibliography: str | Path | None = None,
+    ref: str = "main",
+    clear_outputs: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """File name → student edition, for every ``*.ipynb`` in ``src``, numbered as in the book.
+
+    The book numbers its exercises in one sequence in table-of-contents order, which is the
+    notebooks' file-name order. ``bibliography`` defaults to ``book/references.bib`` next to
+    ``src``; the other arguments are those of ``student_edition``.
+    """
+    context = _context(_notebooks(src), bibliography)
+    return {
+        name: student_edition(
+            nb,
+            numbers=context["numbers"],
+            citations=context["citations"],
+            ref=ref,
+            clear_outputs=clear_outputs,
+        )
+        for name, nb in context["notebooks"].items()
+    }
+
+
+def _dumps(notebook: dict[str, Any]) -> str:
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def _is_student_edition(path: Path) -> bool:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        return False
+    return meta.get("ode_course", {}).get("edition") == "student"
+
+
+def write_student_editions(
+    src: str | Path,
+    dest: str | Path,
+    *,
+    bibliography: str | Path | None = None,
+    ref: str = "main",
+    clear_outputs: bool = False,
+) -> list[Path]:
+    """Write the student edition of every ``*.ipynb`` in ``src`` to ``dest`` (same file names).
+
+    A student edition left in ``dest`` whose notebook no longer exists is removed.
+
+    Returns:
+        The paths written.
+
+    Raises:
+        FileNotFoundError: ``src`` is not a folder or holds no notebooks.
+        ValueError: ``dest`` is the same folder as ``src`` (the originals must not change).
+    """
+    src, dest = Path(src), Path(dest)
+    editions = student_editions(
+        src, bibliography=bibliography, ref=ref, clear_outputs=clear_outputs
+    )
     if dest.resolve() == src.resolve():
         _validate.fail(
             "dest",
             "a folder other than src (student editions never overwrite the originals)",
             f"dest={str(dest)!r}, the same folder as src",
-            "write them elsewhere, e.g. dest='_build/student'",
+            "write them elsewhere, e.g. dest='student'",
         )
     dest.mkdir(parents=True, exist_ok=True)
+    for old in dest.glob("*.ipynb"):
+        if old.name not in editions and _is_student_edition(old):
+            old.unlink()
     written = []
-    for path in notebooks:
-        edition = student_edition(json.loads(path.read_text(encoding="utf-8")))
-        target = dest / path.name
-        target.write_text(
-            json.dumps(edition, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+    for name, edition in editions.items():
+        target = dest / name
+        target.write_text(_dumps(edition), encoding="utf-8")
         written.append(target)
     return written
 
 
+def stale_student_editions(
+    src: str | Path, dest: str | Path, *, bibliography: str | Path | None = None
+) -> list[str]:
+    """The file names in ``dest`` that differ from what ``write_student_editions`` would write.
+
+    Each edition is regenerated with the ``ref`` and outputs policy recorded in the published
+    files' metadata, so the answer does not depend on the git tags of the checkout. A missing
+    file and a student edition without a notebook count as stale.
+    """
+    dest = Path(dest)
+    published = {p.name: p for p in sorted(dest.glob("*.ipynb"))} if dest.is_dir() else {}
+    recorded: dict[str, Any] = next(
+        (
+            json.loads(p.read_text(encoding="utf-8"))["metadata"].get("ode_course", {})
+            for p in published.values()
+            if _is_student_edition(p)
+        ),
+        {},
+    )
+    editions = student_editions(
+        src,
+        bibliography=bibliography,
+        ref=recorded.get("ref", "main"),
+        clear_outputs=recorded.get("outputs", "cleared") == "cleared",
+    )
+    stale = [
+        name
+        for name, edition in editions.items()
+        if name not in published or published[name].read_text(encoding="utf-8") != _dumps(edition)
+    ]
+    return stale + sorted(set(published) - set(editions))
+
+
+def _solutions(cells: list[dict[str, Any]], exercises: list[Exercise]) -> dict[str, list[str]]:
+    """Exercise label → the parts of its worked solution (markdown text, fenced code)."""
+    parts: dict[str, list[str]] = {ex.label: [] for ex in exercises}
+    starts = {ex.cell: ex.label for ex in exercises}
+    gate: str | None = None
+    current = ""
+    for i, cell in enumerate(cells):
+        current = starts.get(i, current)
+        text = source(cell)
+        if cell["cell_type"] == "code":
+            if gate is not None or "solution" in tags(cell):
+                parts.setdefault(gate or current, []).append(f"```python\n{text.strip()}\n```")
+            continue
+        last = 0
+        for d in directives(text):
+            if gate is not None and text[last : d.start].strip():
+                parts.setdefault(gate, []).append(text[last : d.start].strip())
+            if d.name == "solution":
+                parts.setdefault(d.arg or current, []).append(d.body.strip())
+            elif d.name == "solution-start":
+                gate = d.arg or current
+            elif d.name == "solution-end":
+                gate = None
+            last = d.end
+        if gate is not None and text[last:].strip():
+            parts.setdefault(gate, []).append(text[last:].strip())
+    return parts
+
+
+def answer_key(src: str | Path, *, bibliography: str | Path | None = None) -> str:
+    """The instructor's answer key of the notebooks in ``src``, as Markdown.
+
+    Per chapter, every exercise under its number in the book: the question, how it is graded
+    (the check function and the points of the check cell's ``grade`` metadata, or the rubric
+    of a written exercise) and the worked solution. It contains the answers: it is neither in
+    the book nor in the student editions (``make answer-key`` writes ``_build/answer_key.md``).
+    """
+    context = _context(_notebooks(src), bibliography)
+    numbers, citations = context["numbers"], context["citations"]
+
+    def plain(text: str) -> str:
+        return plain_markdown(text, numbers, citations).strip()
+
+    lines = [
+        "# Answer key",
+        "",
+        "For instructors only: it holds every solution. Generated by `make answer-key` from the",
+        "notebooks (the rubrics are the `rubric` metadata of the written exercises' cells).",
+        "",
+    ]
+    for name, nb in context["notebooks"].items():
+        cells = nb["cells"]
+        title = next(
+            (line[2:].strip() for line in source(cells[0]).splitlines() if line.startswith("# ")),
+            name,
+        )
+        exercises = find_exercises(cells)
+        solutions = _solutions(cells, exercises)
+        lines += [f"## {title}", "", f"Notebook: `notebooks/{name}`.", ""]
+        for ex in exercises:
+            number = numbers.get(ex.label)
+            head = "Exercise" + (f" {number}" if number is not None else "") + f": {ex.title}"
+            lines += [f"### {head}", "", f"Label: `{ex.label}`.", "", plain(ex.body), ""]
+            if ex.written:
+                rubric = ex.rubric or {}
+                lines.append(
+                    f"**Rubric** ({rubric.get('points', '?')} points, one per criterion; "
+                    "graded by hand):"
+                    if rubric
+                    else "**Rubric:** none yet (add `rubric` metadata to the exercise's cell)."
+                )
+                lines += [""] + [f"{k}. {c}" for k, c in enumerate(rubric.get("criteria", []), 1)]
+            else:
+                for j in ex.checks:
+                    call = re.search(r"\bcheck_\w+", source(cells[j]))
+                    grade = cells[j].get("metadata", {}).get("grade", {})
+                    points = f", {grade['points']} points" if "points" in grade else ""
+                    lines.append(
+                        f"**Graded automatically** by `{call.group(0) if call else '?'}`{points}."
+                    )
+            lines += ["", "**Solution.**", ""]
+            lines += [plain(part) + "\n" for part in solutions.get(ex.label, [])] or ["(none)", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_answer_key(
+    src: str | Path, dest: str | Path, *, bibliography: str | Path | None = None
+) -> Path:
+    """Write ``answer_key(src)`` to the file ``dest`` and return its path."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(answer_key(src, bibliography=bibliography), encoding="utf-8")
+    return dest
+
+
+def _release_ref(root: Path) -> str:
+    """``vX.Y.Z`` (the version in pyproject.toml) when git has that tag, otherwise ``main``."""
+    pyproject = root / "pyproject.toml"
+    match = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"), re.M)
+    if match is None:
+        return "main"
+    tag = f"v{match.group(1)}"
+    try:
+        found = subprocess.run(
+            ["git", "tag", "--list", tag], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        return "main"
+    return tag if tag in found else "main"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m ode_course.editions SOURCE_DIR DEST_DIR", file=sys.stderr)
+    parser = argparse.ArgumentParser(prog="python -m ode_course.editions", description=__doc__)
+    parser.add_argument("src", help="the notebooks folder")
+    parser.add_argument("dest", nargs="?", help="where the student editions go (e.g. student)")
+    parser.add_argument("--check", action="store_true", help="only say whether dest is stale")
+    parser.add_argument("--ref", help="branch or tag for Colab (default: the release tag, or main)")
+    parser.add_argument("--keep-outputs", action="store_true", help="keep the stored outputs")
+    parser.add_argument("--answer-key", metavar="FILE", help="write the answer key to FILE")
+    args = parser.parse_args(argv)
+    if args.answer_key:
+        print(f"wrote {write_answer_key(args.src, args.answer_key)}")
+    if args.dest is None:
+        if args.answer_key:
+            return 0
+        parser.print_usage()
         return 2
-    for path in write_student_editions(args[0], args[1]):
-        print(f"wrote {path}")
+    if args.check:
+        stale = stale_student_editions(args.src, args.dest)
+        for name in stale:
+            print(f"{args.dest}/{name} is out of date", file=sys.stderr)
+        if stale:
+            print("Fix: run `make student` and commit the result.", file=sys.stderr)
+        return 1 if stale else 0
+    ref = args.ref or _release_ref(Path(args.src).resolve().parent)
+    for path in write_student_editions(
+        args.src, args.dest, ref=ref, clear_outputs=not args.keep_outputs
+    ):
+        print(f"wrote {path} (Colab at {ref})")
     return 0
 
 

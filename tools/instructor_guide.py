@@ -4,20 +4,34 @@ Everything on the page is read, not typed: each chapter's objectives, prerequisi
 estimate from its first cell; its exercises from the ``{exercise}`` directives (their titles and
 the ``assesses`` metadata of their cells); the check function that grades each coding exercise
 from the ``exercise``-tagged cell that follows it; and the execution time from
-``benchmarks/notebook_times.json``, which ``make times`` measures. ``make guide`` rewrites the
-page; ``tests/test_instructor_guide.py`` fails when the page is stale.
+``benchmarks/notebook_times.json``, which ``make times`` measures; the time per section from
+the words of each section and its share of the chapter's code cells (``sections``); the
+version to cite from ``CITATION.cff``. ``make guide`` rewrites the page;
+``tests/test_instructor_guide.py`` fails when the page is stale.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ode_course.editions import student_edition  # noqa: E402
+
 TIMES = ROOT / "benchmarks" / "notebook_times.json"
 PAGE = ROOT / "book" / "instructors.md"
+CITATION = ROOT / "CITATION.cff"
+READING_RATE = 120
+"""Words a minute at which the time per section assumes a student reads (text with formulas
+and code, read carefully rather than skimmed)."""
+_HEADING = re.compile(r"^## +(.+?)\s*$")
 
 _EXERCISE = re.compile(
     r"^(:{3,}|`{3,})\{exercise\}[ \t]*(?P<title>[^\n]*)\n(?P<body>.*?)^\1", re.M | re.S
@@ -67,12 +81,14 @@ def chapter_info(path: Path) -> dict:
                     if found:
                         check = found.group(1)
                         break
+            rubric = cell.get("metadata", {}).get("rubric") or {}
             exercises.append(
                 {
                     "label": label.group(1) if label else "",
                     "title": match.group("title").strip(),
                     "assesses": cell.get("metadata", {}).get("assesses", ""),
                     "check": check,
+                    "points": rubric.get("points") if check is None else None,
                 }
             )
     return {
@@ -82,7 +98,51 @@ def chapter_info(path: Path) -> dict:
         "prerequisites": _field(first, "Prerequisites"),
         "time": _field(first, "Time"),
         "exercises": exercises,
+        "sections": sections(path),
     }
+
+
+def _split(cells: list[dict]) -> list[dict]:
+    """The sections of a chapter (``## `` headings; what comes first is the introduction)."""
+    found = [{"title": "Introduction", "words": 0, "code": 0, "labels": []}]
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            found[-1]["code"] += 1
+            found[-1]["words"] += len(_src(cell).split())
+            continue
+        lines: list[str] = []
+        for line in [*_src(cell).splitlines(), None]:
+            heading = _HEADING.match(line) if line is not None else None
+            if line is not None and heading is None:
+                lines.append(line)
+                continue
+            text = "\n".join(lines)
+            found[-1]["words"] += len(text.split())
+            found[-1]["labels"] += [m.group(1) for m in _LABEL.finditer(text)]
+            lines = []
+            if heading is not None:
+                found.append({"title": heading.group(1), "words": 0, "code": 0, "labels": []})
+    return found
+
+
+def sections(path: Path) -> list[dict]:
+    """Each section of a chapter: its title, reading words, code cells and exercise labels.
+
+    The words are those a student reads: the section's markdown and code as the student
+    edition shows them (solutions left out). The code cells are those of the full notebook,
+    whose execution ``benchmarks/notebook_times.json`` measures.
+    """
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    full = _split(notebook["cells"])
+    read = _split(student_edition(notebook)["cells"])
+    if [s["title"] for s in full] != [s["title"] for s in read]:
+        raise ValueError(f"{path.name}: a section heading sits inside a solution")
+    return [dict(s, words=r["words"]) for s, r in zip(full, read, strict=True)]
+
+
+def citation() -> dict:
+    """Title, version, authors and repository of the course, from CITATION.cff."""
+    return yaml.safe_load(CITATION.read_text(encoding="utf-8"))
 
 
 # Suggested routes through the course; the chapters' own first cells give the study times.
@@ -93,24 +153,81 @@ PATHS = [
     "  §1–2 (gradient flow, and Euler's method as gradient descent); week 1 Chapter 5 (ResNets",
     "  as Euler steps, the solvers, the ODE-Net on digits); week 2 Chapter 6 (the adjoint",
     "  method) and one of Chapter 7 (densities) or Chapter 8 (time series). Assign the coding",
-    "  exercises of Chapters 5 and 6; their checks give feedback without a grader.",
+    "  exercises of Chapters 5 and 6: their checks give feedback while learners work, and",
+    "  `make grade` scores the submissions (see Grading submissions below). A third week",
+    "  on generative models adds Chapter 9 (flow matching) after Chapter 7.",
     "- **A first course on backpropagation** (about 5½ hours): Chapters 1, 2 and 3 in order,",
     "  with every exercise; Chapter 4 §1–2 as an optional last session that links optimizers to",
     "  ODEs.",
-    "- **A full semester** (about 17 hours of study, one chapter a week with room for projects):",
-    "  Chapters 1–8 in order; Chapters 1–3 are the foundations, Chapter 4 the bridge, Chapters",
-    "  5–9 the continuous models. A project can extend any chapter's last section.",
+    "- **A full semester** (about 18½ hours of study, one chapter a week with room for",
+    "  projects): Chapters 1–9 in order; Chapters 1–3 are the foundations, Chapter 4 the bridge,",
+    "  Chapters 5–9 the continuous models. A project can extend any chapter's last section.",
     "",
 ]
 
 
-def render(chapters: list[dict], times: dict) -> str:
+GRADING = ROOT / "tools" / "grading_section.md"
+"""The grading command's documentation (usage of ``python -m ode_course.grade``), Markdown
+under a ``## Grading submissions`` heading; the page copies it, or prints a placeholder while
+it is missing."""
+
+
+def _minutes(words: int) -> int:
+    return max(1, math.ceil(words / READING_RATE))
+
+
+def _section_table(ch: dict, seconds: float | None) -> list[str]:
+    code = sum(s["code"] for s in ch["sections"]) or 1
+    lines = [
+        "**Time per section** (reading at the stated rate; execution as apportioned above).",
+        "",
+        "| section | reading | execution | exercises |",
+        "|---|---|---|---|",
+    ]
+    for s in ch["sections"]:
+        share = seconds * s["code"] / code if seconds is not None else None
+        run = "not measured" if share is None else "< 1 s" if share < 0.5 else f"{share:.0f} s"
+        numbers = ", ".join(f"{{numref}}`%s <{label}>`" for label in s["labels"])
+        lines.append(f"| {s['title']} | {_minutes(s['words'])} min | {run} | {numbers} |")
+    total = sum(_minutes(s["words"]) for s in ch["sections"])
+    lines += ["", f"Reading the whole chapter: about {total} minutes, before the exercises.", ""]
+    return lines
+
+
+def _how_to_cite(cff: dict) -> list[str]:
+    authors = " and ".join(a.get("name") or f"{a['given-names']} {a['family-names']}"
+                           for a in cff["authors"])  # fmt: skip
+    return [
+        "## How to cite",
+        "",
+        f"Cite the version you used. This is version {cff['version']} (the `version` of",
+        "`pyproject.toml`, `ode_course.__version__`); `CITATION.cff` at the root of the",
+        "repository holds the same data, and GitHub offers it as *Cite this repository*:",
+        "",
+        f"> {authors}. *{cff['title']}*, version {cff['version']}. {cff['repository-code']}",
+        "",
+        "```bibtex",
+        "@misc{odecourse,",
+        f"  author  = {{{{{authors}}}}},",
+        f"  title   = {{{{{cff['title']}}}}},",
+        f"  version = {{{cff['version']}}},",
+        f"  url     = {{{cff['repository-code']}}}",
+        "}",
+        "```",
+        "",
+        "The text and figures are licensed under CC BY 4.0 and the code under the MIT licence",
+        "(`LICENSE-CONTENT.md`, `LICENSE`).",
+        "",
+    ]
+
+
+def render(chapters: list[dict], times: dict, cff: dict | None = None) -> str:
     seconds = times.get("seconds", {})
     lines = [
         "# For instructors",
         "",
-        "<!-- Generated by tools/instructor_guide.py (`make guide`) from the notebooks and",
-        "     benchmarks/notebook_times.json; edit those, not this page. -->",
+        "<!-- Generated by tools/instructor_guide.py (`make guide`) from the notebooks,",
+        "     benchmarks/notebook_times.json and CITATION.cff; edit those, not this page. -->",
         "",
         "This page summarises, for each chapter, what it teaches, what it assumes, the exercises",
         "and what each one assesses, and how long the notebook takes to execute. The execution",
@@ -132,19 +249,36 @@ def render(chapters: list[dict], times: dict) -> str:
             f"{len(ch['exercises'])} |"
         )
     total = sum(seconds.get(ch["name"], 0.0) for ch in chapters)
-    lines += ["", f"Executing every chapter takes {total:.0f} s in all.", ""]
+    lines += [
+        "",
+        f"Executing every chapter takes {total:.0f} s in all.",
+        "",
+        "**Time per section.** Each chapter below lists its sections with two times. *Reading*",
+        "is the number of words a student reads in the section (its text and code as the",
+        "student edition shows them, solutions left out, formulas counted as written) at",
+        f"{READING_RATE} words a minute, rounded up to a whole minute; the exercises come on top.",
+        "*Execution* is the chapter's measured execution time shared among its sections in",
+        "proportion to their code cells: the cells were not timed one by one, so a section that",
+        "trains a model takes longer than shown and the others less. Exercise numbers are the",
+        "book's.",
+        "",
+    ]
     lines += PATHS
     for ch in chapters:
         lines += [f"## {ch['title']}", "", f"Notebook: `notebooks/{ch['name']}.ipynb`.", ""]
         lines += ["**Learning objectives.**", ""] + [f"- {o}" for o in ch["objectives"]] + [""]
         lines += [f"**Prerequisites.** {ch['prerequisites']}", ""]
         lines += [f"**Time.** {ch['time']}", ""]
+        lines += _section_table(ch, seconds.get(ch["name"]))
         lines += ["**Exercises** (numbered as in the book).", ""]
         lines += ["| exercise | assesses | feedback |", "|---|---|---|"]
         for ex in ch["exercises"]:
-            feedback = (
-                f"`{ex['check']}` explains what is wrong" if ex["check"] else "solution to compare"
-            )
+            if ex["check"]:
+                feedback = f"`{ex['check']}` explains what is wrong"
+            elif ex["points"]:
+                feedback = f"written: rubric ({ex['points']} points) in the answer key"
+            else:
+                feedback = "written: solution to compare"
             name = ex["title"]
             if ex["label"]:  # the number the book gives it, and its title
                 name = f"{{numref}}`Exercise %s <{ex['label']}>`: {ex['title']}"
@@ -153,30 +287,60 @@ def render(chapters: list[dict], times: dict) -> str:
     lines += [
         "## Handing out student editions",
         "",
-        "`make student` writes a student edition of every chapter to `_build/student/`: the same",
+        "The student editions are in the repository, in `student/` (`make student` writes them",
+        "from `notebooks/`; a test fails when they are out of date). Each is the chapter's",
         "notebook with the worked solutions replaced by starter code (a function that raises",
         "`NotImplementedError`, or `None` where a number is asked for), the solution dropdowns",
-        "removed, and the stored outputs of the check cells cleared. Everything else, including",
-        "the figures and the assertions of the lecture part, is unchanged.",
+        "removed, an answer cell after each written exercise, and every stored output cleared,",
+        "which keeps them small and shows no result of a solved run. The MyST markup of the book",
+        "is turned into plain Markdown that Jupyter and Colab render: an exercise box becomes",
+        "**Exercise N: title**, numbered as in the book, and a citation (Author, year). The",
+        "*Open in Colab* badge of a student edition opens that student edition; its install",
+        "line installs the package of the release tag `vX.Y.Z` (the version in `pyproject.toml`)",
+        "once git has that tag, and the `main` branch until then. Each chapter's page in the book",
+        "also links its student edition.",
         "",
         "## How students get feedback",
         "",
         "Each coding exercise is followed by a cell that calls a check function from",
-        "`ode_course.checks`. It prints `Correct: ...` when the answer is right and otherwise",
-        "raises `CheckFailed` with a message that names the mistake (a missing path in a sum over",
-        "paths, a derivative that forgot the upstream gradient, a gradient that is not divided by",
-        "the batch size, ...). Students can run it as often as they like; no grader is needed.",
-        "Conceptual exercises have their solution in a dropdown below the exercise in the book,",
-        "which the student editions leave out.",
+        "`ode_course.checks`. It prints `Correct: ...` when the answer is right, says",
+        "`not answered yet` for the untouched starter code, and otherwise raises `CheckFailed`",
+        "with a message that names the mistake (a missing path in a sum over paths, a derivative",
+        "that forgot the upstream gradient, a gradient that is not divided by the batch size,",
+        "...). Students can run it as often as they like. A written exercise has, in the student",
+        "edition, a markdown cell tagged `answer` that restates the question; the student writes",
+        "below its line *Your answer:*.",
+        "",
+        "## Answer key and rubrics",
+        "",
+        "`make answer-key` writes `_build/answer_key.md`, for instructors only: per chapter, every",
+        "exercise under its number in the book, its question, its check function or, for a written",
+        "exercise, its rubric (what a full answer contains, one point per criterion), and the",
+        "worked solution. The rubrics are kept in the metadata of the exercises' cells, which",
+        "neither the book nor the student editions show; the answer key is not tracked.",
+        "",
+        "## Grading submissions",
         "",
     ]
+    if GRADING.exists():
+        text = GRADING.read_text(encoding="utf-8").strip()
+        lines += re.sub(r"\A## Grading submissions\s*\n", "", text).splitlines()
+    else:
+        lines += [
+            "<!-- the grading command's documentation goes here: tools/grading_section.md -->",
+            "The grading command, `python -m ode_course.grade SUBMISSIONS/ [--chapter N] [--csv",
+            "scores.csv]` (`make grade`), is documented here once it is in place.",
+        ]
+    lines.append("")
+    if cff is not None:
+        lines += _how_to_cite(cff)
     return "\n".join(lines)
 
 
 def build() -> str:
     times = json.loads(TIMES.read_text(encoding="utf-8")) if TIMES.exists() else {}
     chapters = [chapter_info(p) for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
-    return render(chapters, times)
+    return render(chapters, times, citation())
 
 
 def main() -> int:

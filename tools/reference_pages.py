@@ -49,10 +49,12 @@ PAGES: list[tuple[str, str, str]] = [
     ("backends", "who solves the ODE inside a model", "Chapters 5 to 8"),
     ("cnf", "continuous normalizing flows", "Chapter 7"),
     ("latent", "latent ODEs for irregular time series", "Chapter 8"),
-    ("data", "datasets", "Chapters 2 to 8"),
-    ("plotting", "shared figures", "Chapters 1 to 8"),
+    ("flow_matching", "flow matching", "Chapter 9"),
+    ("data", "datasets", "Chapters 2 to 9"),
+    ("plotting", "shared figures", "Chapters 1 to 9"),
     ("checks", "the exercise checks", "every chapter"),
     ("editions", "student editions", "instructors"),
+    ("grade", "grading submitted notebooks", "instructors"),
     ("seeding", "reproducible runs", "every chapter"),
 ]
 # Constants found without a docstring (a string right after the assignment): an error.

@@ -1,20 +1,20 @@
 """Sphinx extension: publish each chapter's student edition and link it from the chapter page.
 
-At the end of the build, the student edition of every notebook page (solutions removed, see
-``ode_course.editions``) is written to ``student/NAME.ipynb`` in the HTML output, and each
-notebook page gets a line under its Colab badge linking to it.
+At the end of the build, the published student edition of every notebook page (solutions
+removed, plain Markdown, numbered as in the book: see ``ode_course.editions``; ``make student``
+writes them to the tracked folder ``student/``, and a test keeps that folder up to date) is
+copied to ``student/NAME.ipynb`` in the HTML output, and each notebook page gets a line under
+its Colab badge linking to it.
 """
 
 from __future__ import annotations
 
-import json
+import shutil
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
-
-from ode_course.editions import student_edition
 
 
 def _is_notebook(app: Sphinx, docname: str) -> bool:
@@ -52,14 +52,17 @@ class StudentEditionLink(SphinxTransform):
 def write_editions(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
+    published = Path(app.srcdir) / "student"
     out = Path(app.outdir) / "student"
     out.mkdir(parents=True, exist_ok=True)
     for docname in sorted(app.env.found_docs):
         if _is_notebook(app, docname):
-            source = Path(app.env.doc2path(docname))
-            edition = student_edition(json.loads(source.read_text(encoding="utf-8")))
-            text = json.dumps(edition, indent=1, ensure_ascii=False) + "\n"
-            (out / f"{Path(docname).name}.ipynb").write_text(text, encoding="utf-8")
+            edition = published / f"{Path(docname).name}.ipynb"
+            if not edition.is_file():
+                raise FileNotFoundError(
+                    f"{edition} is missing: run `make student` to publish the student editions"
+                )
+            shutil.copyfile(edition, out / edition.name)
 
 
 def setup(app: Sphinx) -> dict:

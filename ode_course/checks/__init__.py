@@ -17,11 +17,16 @@ one. The package reads in one file per chapter, over one shared harness:
 - ``adjoint.py`` (Chapter 6): :func:`check_augmented_dynamics`, :func:`check_saved_bytes`;
 - ``cnf.py`` (Chapter 7): :func:`check_linear_log_det`, :func:`check_hutchinson`,
   :func:`check_rademacher_exact`, :func:`check_redrawn_probe`;
-- ``latent_ode.py`` (Chapter 8): :func:`check_gaussian_kl`, :func:`check_masked_log_likelihood`.
+- ``latent_ode.py`` (Chapter 8): :func:`check_gaussian_kl`, :func:`check_masked_log_likelihood`;
+- ``flow_matching.py`` (Chapter 9): :func:`check_conditional_velocity`,
+  :func:`check_euler_sampler`, :func:`check_straightness`.
 
 Example:
-    >>> check_rk4_nfe(16)
-    Correct: steps times stages per step, and RK4 shares no stage between steps.
+    >>> try:
+    ...     check_rk4_nfe(4)
+    ... except CheckFailed as verdict:
+    ...     print(verdict)
+    4 is the number of steps; each RK4 step evaluates f four times.
     >>> try:
     ...     check_path_sum(2.0, 6.0)
     ... except CheckFailed as verdict:
@@ -36,6 +41,7 @@ from ode_course.checks import (
     backprop,
     chain_rule,
     cnf,
+    flow_matching,
     gradient_flow,
     harness,
     latent_ode,
@@ -46,6 +52,7 @@ from ode_course.checks.adjoint import *
 from ode_course.checks.backprop import *
 from ode_course.checks.chain_rule import *
 from ode_course.checks.cnf import *
+from ode_course.checks.flow_matching import *
 from ode_course.checks.gradient_flow import *
 from ode_course.checks.harness import CheckFailed
 from ode_course.checks.latent_ode import *
@@ -63,5 +70,6 @@ __all__ = sorted(
         *adjoint.__all__,
         *cnf.__all__,
         *latent_ode.__all__,
+        *flow_matching.__all__,
     }
 )

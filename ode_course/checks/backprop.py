@@ -11,6 +11,7 @@ from ode_course.checks.harness import (
     array_result,
     call,
     close,
+    matches,
     max_error,
     name_the_mistake,
     number_answer,
@@ -18,6 +19,9 @@ from ode_course.checks.harness import (
 )
 
 __all__ = ["check_initial_loss", "check_sigmoid_backward", "check_softmax_cross_entropy_grad"]
+
+# The expected initial loss, as a salted digest (ode_course.checks.harness.digest).
+_INITIAL_LOSS_26 = "0afd04a638ce02cb16aece4bfca375493cf32ed06ed44401797a2e1d1c0fff90"
 
 
 def _allclose(a: np.ndarray, b: np.ndarray) -> bool:
@@ -165,34 +169,40 @@ def check_softmax_cross_entropy_grad(
 
 
 def check_initial_loss(expected_loss: object, classes: int = 26) -> None:
-    """``expected_loss`` must be the cross-entropy of a uniform guess over ``classes``: ln K.
+    """``expected_loss`` must be the cross-entropy of a classifier that prefers no class.
 
     Args:
         expected_loss: the learner's number (not a string).
-        classes: K, the number of classes of the exercise.
+        classes: K, the number of classes of the exercise (26 letters).
 
     Raises:
         CheckFailed: not answered yet, not a number, or a different value; the message names
             the likely slip.
+        ValueError: ``classes`` is not 26, the exercise's number of classes.
 
     Example:
-        >>> import math
-        >>> check_initial_loss(math.log(26))
-        Correct: that is the loss of a classifier that prefers no class.
         >>> try:
         ...     check_initial_loss(1 / 26)
         ... except CheckFailed as verdict:
         ...     print(verdict)
         that is the probability of the true class; the loss is minus its logarithm.
     """
+    if classes != 26:
+        raise ValueError(f"classes must be 26, the exercise's number of classes; got {classes}.")
     value = number_answer(expected_loss, "expected_loss_26")
-    want = float(np.log(classes))
-    if close(value, want, 1e-2):
+
+    def right(x: float) -> bool:
+        return matches(x, _INITIAL_LOSS_26, "initial_loss/26", 1e-2, window=3)
+
+    if right(value):
         passed("that is the loss of a classifier that prefers no class.")
         return
+    if right(-value):
+        raise CheckFailed(
+            "that is log(1/K), with the wrong sign: the loss is −log p, and it is positive."
+        )
     mistakes = {
         "that is the probability of the true class; the loss is minus its logarithm": 1 / classes,
-        "that is log(1/K), with the wrong sign: the loss is −log p, and it is positive": -want,
         "that is log10: the cross-entropy uses the natural logarithm": float(np.log10(classes)),
         "that is the answer for the digits (K = 10): the exercise has K = 26 letters": float(
             np.log(10)

@@ -27,6 +27,8 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -105,6 +107,49 @@ def name_the_mistake(
     for description, answer in mistakes.items():
         if same(got, answer):
             raise CheckFailed(" ".join(filter(None, (lead, description))) + ".")
+
+
+def digest(salt: str, value: float, quantum: float = 1.0) -> str:
+    """The SHA-256 of ``salt`` and round(value / quantum): a numeric answer, not in clear.
+
+    A check that compares a typed number with the right answer stores this digest instead of
+    the number, so that reading the check's source (``check_rk4_nfe??``) does not give the
+    answer away; :func:`matches` compares a learner's number with it.
+
+    Example:
+        >>> digest("example", 2.5, 0.5) == digest("example", 2.4, 0.5)  # both round to 5
+        True
+    """
+    return hashlib.sha256(f"{salt}|{round(value / quantum)}".encode()).hexdigest()
+
+
+def matches(
+    value: float, want: str, salt: str, quantum: float = 1.0, window: int = 0, integer: bool = False
+) -> bool:
+    """True if ``value`` is the answer whose :func:`digest` is ``want``.
+
+    Args:
+        value: the learner's number.
+        want: the stored digest.
+        salt: the salt it was made with (one per exercise).
+        quantum: the rounding step of the digest.
+        window: how many quanta ``value`` may be off (a tolerance of about
+            ``(window + 0.5) · quantum``).
+        integer: the answer is a whole number: a value with a fractional part never matches.
+
+    Example:
+        >>> matches(2.6, digest("example", 2.5, 0.1), "example", 0.1, window=1)
+        True
+        >>> matches(2.8, digest("example", 2.5, 0.1), "example", 0.1, window=1)
+        False
+    """
+    value = float(value)
+    if not math.isfinite(value) or (integer and not value.is_integer()):
+        return False
+    centre = round(value / quantum)
+    return any(
+        digest(salt, (centre + k) * quantum, quantum) == want for k in range(-window, window + 1)
+    )
 
 
 def call(fn: Callable[..., Any], name: str, *args: Any) -> Any:

@@ -12,6 +12,7 @@ from ode_course.checks.harness import (
     CheckFailed,
     answered,
     call,
+    matches,
     name_the_mistake,
     number_answer,
     passed,
@@ -25,6 +26,11 @@ Field = Callable[[float, torch.Tensor], torch.Tensor]
 
 def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
+
+
+# The numeric answers, as salted digests (ode_course.checks.harness.digest), not in clear.
+_RK4_NFE = "ecb5011a36ac3011963372002f85a8997b8406e730dbd0f006751e9a451a656c"
+_ODEFUNC_PARAMETERS = "c088c2e1d696bc8c567852e5788c86b26a8aa077190dbbec10ab6e75a0ad8159"
 
 
 def check_rk4_step(rk4_step: Callable[[Field, float, torch.Tensor, float], torch.Tensor]) -> None:
@@ -117,8 +123,6 @@ def check_rk4_nfe(nfe: Any) -> None:
             how to count.
 
     Example:
-        >>> check_rk4_nfe(16)
-        Correct: steps times stages per step, and RK4 shares no stage between steps.
         >>> try:
         ...     check_rk4_nfe(4)
         ... except CheckFailed as verdict:
@@ -126,7 +130,7 @@ def check_rk4_nfe(nfe: Any) -> None:
         4 is the number of steps; each RK4 step evaluates f four times.
     """
     count = number_answer(nfe, "rk4_nfe")
-    if count == 16:
+    if matches(count, _RK4_NFE, "rk4_nfe", integer=True):
         passed("steps times stages per step, and RK4 shares no stage between steps.")
         return
     mistakes = {
@@ -151,22 +155,24 @@ def check_odefunc_parameters(n_params: int) -> None:
         CheckFailed: the number is wrong; the message names the likely slip.
 
     Example:
-        >>> check_odefunc_parameters(8384)
-        Correct: weights and biases of both layers, and the same count whatever the depth.
         >>> try:
         ...     check_odefunc_parameters(65 * 64 + 64 * 64)
         ... except CheckFailed as verdict:
         ...     print(verdict)
         the biases are missing: each Linear(n_in, n_out) adds n_out of them.
     """
-    want = (65 * 64 + 64) + (64 * 64 + 64)
     answered(n_params, "n_params")
     if not isinstance(n_params, int | np.integer) or isinstance(n_params, bool):
         raise CheckFailed(
             "give the count as an integer, e.g. check_odefunc_parameters(1234); "
             f"got {n_params!r:.60}"
         )
-    if n_params == want:
+    count = int(n_params)
+
+    def right(value: float) -> bool:
+        return matches(value, _ODEFUNC_PARAMETERS, "odefunc_parameters", integer=True)
+
+    if right(count):
         passed("weights and biases of both layers, and the same count whatever the depth.")
         return
     mistakes = {
@@ -174,10 +180,16 @@ def check_odefunc_parameters(n_params: int) -> None:
             (64 * 64 + 64) * 2
         ),
         "the biases are missing: each Linear(n_in, n_out) adds n_out of them": 65 * 64 + 64 * 64,
-        "an ODE block has one vector field, shared by every step: do not multiply by the number "
-        "of steps or blocks": 6 * want,
-        "an ODE block has one vector field, shared by every evaluation: do not multiply by the "
-        "NFE": 16 * want,
     }
-    name_the_mistake(int(n_params), mistakes, _equal)
+    name_the_mistake(count, mistakes, _equal)
+    multiples = {
+        "an ODE block has one vector field, shared by every step: do not multiply by the "
+        "number of steps or blocks": 6,
+        "an ODE block has one vector field, shared by every evaluation: do not multiply by "
+        "the NFE": 16,
+    }
+    # a count that is the answer times the factor (compared through the digest)
+    name_the_mistake(
+        count, multiples, lambda got, factor: got % factor == 0 and right(got // factor)
+    )
     raise CheckFailed(f"{n_params} is not right: add up weights and biases of both layers.")

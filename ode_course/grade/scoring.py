@@ -1,0 +1,203 @@
+"""Score a notebook's saved answers in a fresh process, with the grader's own checks.
+
+Run as ``python -m ode_course.grade.scoring JOB.json RESULT.json`` by the grader (never inside
+the learner's kernel). For each exercise of the job it loads the saved answers, rejects an
+answer that is the package's own object or refers to a reference implementation, then calls
+the chapter's check (imported here, so a notebook that redefined it changes nothing) and the
+randomised comparison of :mod:`ode_course.grade.randomised`, while a
+:class:`~ode_course.grade.references.CallRecorder` watches for calls of the references. An
+exercise scores its points only if all of that passes, and 0 otherwise, with the message that
+says why. The notebook's printed output is never read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import pickle
+import signal
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ode_course.checks.harness import CheckFailed
+from ode_course.grade import randomised, references
+from ode_course.grade.exercises import EXERCISES, Exercise
+
+__all__: list[str] = []
+
+
+class _OutOfTime(BaseException):
+    """Raised by the alarm: a BaseException, so that the checks' ``except Exception`` lets it by."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    def stop(signum: int, frame: Any) -> None:
+        raise _OutOfTime
+
+    if not hasattr(signal, "setitimer"):  # not on Windows: no limit inside the process
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _load(exercise: Exercise, files: list[str]) -> tuple[dict[str, Any], str | None]:
+    """The answers by name (from the first file that has each), or a message why not."""
+    import cloudpickle  # type: ignore[import-untyped]  # noqa: F401  (needed to load)
+
+    found: dict[str, Any] = {}
+    reasons: dict[str, str] = {}
+    for path in files:
+        if not Path(path).exists():
+            continue
+        with open(path, "rb") as f:
+            saved = pickle.load(f)
+        for name in exercise.answer:
+            if name in found or name not in saved:
+                continue
+            status, payload = saved[name]
+            if status == "ok":
+                try:
+                    found[name] = pickle.loads(payload)
+                except Exception as exc:
+                    reasons[name] = f"{name} could not be loaded ({type(exc).__name__}: {exc})"
+            elif status == "error":
+                reasons.setdefault(name, f"{name} could not be saved for grading ({payload})")
+    missing = [n for n in exercise.answer if n not in found]
+    if missing:
+        why = [reasons.get(n, f"{n} is not defined in the notebook") for n in missing]
+        return found, "; ".join(why) + "."
+    return found, None
+
+
+def _forbidden_objects(exercise: Exercise) -> tuple[list[Any], tuple[str, ...]]:
+    objects: list[Any] = []
+    modules: list[str] = []
+    for name in exercise.references:
+        module, _, qualname = name.partition(":")
+        if qualname:
+            objects += references.resolve(name)[2]
+        else:
+            importlib.import_module(module)
+            modules.append(module)
+    return objects, tuple(modules)
+
+
+def _reference_message(exercise: Exercise, answers: dict[str, Any]) -> str | None:
+    """Why the answer is (or refers to) a reference implementation, or None."""
+    objects, modules = _forbidden_objects(exercise)
+    for name, obj in answers.items():
+        origin = references.packaged_origin(obj)
+        if origin is not None and callable(obj):
+            return (
+                f"{name} is the package's own {origin}, not code of yours: write it yourself "
+                "(scored 0)."
+            )
+        used = references.referenced(obj, objects, modules)
+        if used is not None:
+            return (
+                f"{name} uses the reference implementation {used}: the exercise asks you to "
+                "write it yourself (scored 0)."
+            )
+    return None
+
+
+def _fingerprint() -> list[tuple[str, int, bytes]]:
+    """What must not change while answers load: the checks' and the grader's code."""
+    found = []
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", "")
+        if not (name.startswith("ode_course.checks") or name.startswith("ode_course.grade")):
+            continue
+        for attr, value in sorted(vars(module).items()):
+            if isinstance(value, types.FunctionType):
+                found.append((f"{name}.{attr}", id(value), value.__code__.co_code))
+    return found
+
+
+def score_exercise(
+    exercise: Exercise, files: list[str], points: int, seed: int, limit: float = 60.0
+) -> dict[str, Any]:
+    """Score one exercise: a dict with ``id``, ``points``, ``max``, ``message`` and flags."""
+    row: dict[str, Any] = {"id": exercise.id, "points": 0, "max": points, "reference": False}
+    before = _fingerprint()
+    try:
+        answers, missing = _load(exercise, files)
+    except Exception as exc:
+        answers, missing = {}, f"the saved answers could not be read ({type(exc).__name__})."
+    if _fingerprint() != before:
+        row["message"] = "loading the answers changed the grader's code: scored 0."
+        row["reference"] = True
+        return row
+    if missing:
+        row["message"] = missing
+        return row
+    cheat = _reference_message(exercise, answers)
+    if cheat:
+        row.update(message=cheat, reference=True)
+        return row
+    module, _, function = exercise.check.partition(":")
+    check = getattr(importlib.import_module(module), function)
+    recorder = references.CallRecorder(exercise.references)
+    printed = io.StringIO()
+    verdict = ""
+    try:
+        with _time_limit(limit), recorder, contextlib.redirect_stdout(printed):
+            check(*(answers[name] for name in exercise.answer))
+            verdict = printed.getvalue().strip().splitlines()[-1] if printed.getvalue() else ""
+            if exercise.randomised is not None:
+                rng = np.random.default_rng(seed)
+                summary = getattr(randomised, exercise.randomised)(answers, rng)
+                verdict += f" Random inputs (seed {seed}): right on {summary}."
+    except CheckFailed as failed:
+        row["message"] = str(failed)
+    except _OutOfTime:
+        row["message"] = f"grading took more than {limit:g} s: an endless loop?"
+    except Exception as exc:
+        row["message"] = f"the check could not run the answer ({type(exc).__name__}: {exc})."
+    else:
+        row.update(points=points, message=verdict or "Correct.")
+    if recorder.hits:
+        row.update(
+            points=0,
+            reference=True,
+            message=f"calls the reference implementation {', '.join(recorder.hits)}: the "
+            "exercise asks you to write it yourself (scored 0).",
+        )
+    elif recorder.tampered:
+        row.update(
+            points=0, reference=True, message="switched off the grader's call recording (scored 0)."
+        )
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ode_course.grade.scoring JOB.json RESULT.json``."""
+    args = sys.argv[1:] if argv is None else argv
+    job = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    rows = []
+    for item in job["exercises"]:
+        exercise = EXERCISES[item["id"]]
+        rows.append(
+            score_exercise(exercise, item["files"], item["points"], job["seed"], job["limit"])
+        )
+        Path(args[1]).write_text(json.dumps(rows), encoding="utf-8")  # kept after a crash
+    Path(args[1]).write_text(json.dumps(rows), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

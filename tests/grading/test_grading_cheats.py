@@ -1,0 +1,340 @@
+"""The grader against cheats, on small synthetic notebooks (a few cells with grade metadata).
+
+Three notebooks cover every auto-graded exercise of every chapter, each graded once (a kernel
+and a scoring process per notebook):
+
+- ``references``: every exercise that has a reference implementation is answered by calling,
+  wrapping or aliasing it, and *returns the right values*: each scores 0, flagged;
+- ``redefined``: the notebook redefines every ``check_*`` to print "Correct" and gives wrong
+  answers: each scores 0 with the real check's message (the notebook's output is never read);
+- ``crash_and_hang``: half the exercises' answer cells raise before their answer is defined,
+  then a cell hangs, and the right answers that follow it never run: all score 0, and the
+  report says it crashed and timed out.
+
+Numeric answers are not in clear in the checks' source (salted digests).
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ode_course.checks import adjoint, backprop, chain_rule, neural_ode
+from ode_course.grade import EXERCISES, grade_notebook
+from ode_course.grade.grader import CSV_COLUMNS, write_csv
+
+IMPORTS = """\
+import math
+import numpy as np
+import torch
+from ode_course import (
+    AugmentedDynamics, Momentum, activation_memory, adjoint_dynamics, exact_trace, gaussian_kl,
+    hutchinson_trace, masked_gaussian_log_likelihood, odeint, sample_probe, softmax,
+)
+from ode_course.autodiff import Value
+from ode_course.checks import *
+from ode_course.checks.cnf import check_linear_log_det, check_rademacher_exact, check_redrawn_probe
+from ode_course.checks.flow_matching import (
+    check_conditional_velocity, check_euler_sampler, check_straightness,
+)
+"""
+
+# exercise → (a wrong answer, the right answer, an answer that uses the reference or None)
+ANSWERS: dict[str, tuple[str, str, str | None]] = {
+    "ex-path-sum": ("de_da, de_db = 2.0, 3.0", "de_da, de_db = 3.0, 6.0", None),
+    "ex-softplus": (
+        "def softplus(v):\n    return Value.from_op(math.log1p(math.exp(v.data)), (v,), (0.5,))",
+        "def softplus(v):\n    x = v.data\n    s = 1 / (1 + math.exp(-x)) if x >= 0 else"
+        " math.exp(x) / (1 + math.exp(x))\n"
+        "    return Value.from_op(max(x, 0.0) + math.log1p(math.exp(-abs(x))), (v,), (s,))",
+        "from ode_course.checks.chain_rule import _sigmoid, _softplus\n"
+        "def softplus(v):\n    return Value.from_op(_softplus(v.data), (v,), (_sigmoid(v.data),))",
+    ),
+    "ex-sigmoid-backward": (
+        "def sigmoid_backward(a, grad_out):\n    return grad_out * a",
+        "def sigmoid_backward(a, grad_out):\n    return grad_out * a * (1 - a)",
+        "from ode_course.mlp import Sigmoid\n"
+        "def sigmoid_backward(a, grad_out):\n    layer = Sigmoid()\n    layer._a = a\n"
+        "    return layer.backward(grad_out)",
+    ),
+    "ex-softmax-grad": (
+        "def softmax_ce_grad(z, y):\n    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)\n"
+        "    p[np.arange(len(y)), y] -= 1\n    return p",
+        "def softmax_ce_grad(z, y):\n    s = z - z.max(axis=1, keepdims=True)\n"
+        "    p = np.exp(s) / np.exp(s).sum(1, keepdims=True)\n"
+        "    p[np.arange(len(y)), y] -= 1\n    return p / len(y)",
+        "def softmax_ce_grad(z, y):\n    p = softmax(z)\n"
+        "    p[np.arange(len(y)), y] -= 1\n    return p / len(y)",
+    ),
+    "ex-initial-loss": ("expected_loss_26 = 1 / 26", "expected_loss_26 = math.log(26)", None),
+    "ex-momentum": (
+        "def momentum_step(theta, grad, velocity, lr, mu):\n"
+        "    velocity = mu * velocity + lr * grad\n    return theta + velocity, velocity",
+        "def momentum_step(theta, grad, velocity, lr, mu):\n"
+        "    velocity = mu * velocity - lr * grad\n    return theta + velocity, velocity",
+        "def momentum_step(theta, grad, velocity, lr, mu):\n    Momentum(lr=lr, momentum=mu)\n"
+        "    velocity = mu * velocity - lr * grad\n    return theta + velocity, velocity",
+    ),
+    "ex-bias-correction": (
+        "def bias_correct(m, v, t, beta1, beta2):\n"
+        "    return m / (1 - beta2**t), v / (1 - beta1**t)",
+        "def bias_correct(m, v, t, beta1, beta2):\n"
+        "    return m / (1 - beta1**t), v / (1 - beta2**t)",
+        "import ode_course.optim as o\n"
+        "def bias_correct(m, v, t, beta1, beta2):\n    o.Adam()\n"
+        "    return m / (1 - beta1**t), v / (1 - beta2**t)",
+    ),
+    "ex-stability": (
+        "def max_stable_lr(hessian):\n    return 1 / np.linalg.eigvalsh(hessian).max()",
+        "def max_stable_lr(hessian):\n    return 2 / np.linalg.eigvalsh(hessian).max()",
+        "from ode_course.gradient_flow import minimize as max_stable_lr",
+    ),
+    "ex-rk4-step": (
+        "def rk4_step(f, t, y, h):\n    return y + h * f(t, y)",
+        "def rk4_step(f, t, y, h):\n    k1 = f(t, y)\n    k2 = f(t + h / 2, y + h / 2 * k1)\n"
+        "    k3 = f(t + h / 2, y + h / 2 * k2)\n    k4 = f(t + h, y + h * k3)\n"
+        "    return y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)",
+        "def rk4_step(f, t, y, h):\n    times = torch.tensor([t, t + h], dtype=y.dtype)\n"
+        "    return odeint(f, y, times, method='rk4', step_size=h)[-1]",
+    ),
+    "ex-rk4-nfe": ("rk4_nfe = 4", "rk4_nfe = 16", None),
+    "ex-odefunc-params": ("n_params = 65 * 64 + 64 * 64", "n_params = 8384", None),
+    "ex-augmented": (
+        "def augmented_dynamics(func, t, z, a):\n    with torch.enable_grad():\n"
+        "        z = z.detach().requires_grad_()\n        dz = func(t, z)\n"
+        "        g = torch.autograd.grad(dz, (z, *func.parameters()), grad_outputs=a)\n"
+        "    return dz.detach(), g[0], list(g[1:])",
+        "def augmented_dynamics(func, t, z, a):\n    with torch.enable_grad():\n"
+        "        z = z.detach().requires_grad_()\n        dz = func(t, z)\n"
+        "        g = torch.autograd.grad(dz, (z, *func.parameters()), grad_outputs=-a)\n"
+        "    return dz.detach(), g[0], list(g[1:])",
+        "def augmented_dynamics(func, t, z, a):\n"
+        "    adjoint_dynamics(func, tuple(func.parameters()), z.shape)\n"
+        "    with torch.enable_grad():\n"
+        "        z = z.detach().requires_grad_()\n        dz = func(t, z)\n"
+        "        g = torch.autograd.grad(dz, (z, *func.parameters()), grad_outputs=-a)\n"
+        "    return dz.detach(), g[0], list(g[1:])",
+    ),
+    "ex-saved-bytes": (
+        "def saved_bytes_per_step(batch, dim, hidden, n_stages, itemsize):\n"
+        "    return n_stages * batch * (dim + hidden)",
+        "def saved_bytes_per_step(batch, dim, hidden, n_stages, itemsize):\n"
+        "    return n_stages * batch * (dim + hidden) * itemsize",
+        "def saved_bytes_per_step(batch, dim, hidden, n_stages, itemsize):\n"
+        "    activation_memory(torch.nn.Linear(1, 1), torch.zeros(1, 1))\n"
+        "    return n_stages * batch * (dim + hidden) * itemsize",
+    ),
+    "ex-linear-trace": (
+        "def log_det(A, t):\n    return torch.trace(A)",
+        "def log_det(A, t):\n    return t * torch.trace(A)",
+        "def log_det(A, t):\n"
+        "    z = torch.zeros(1, A.shape[0], dtype=A.dtype, requires_grad=True)\n"
+        "    return t * exact_trace(z @ A.T, z).item()",
+    ),
+    "ex-hutchinson": (
+        "def hutchinson(fz, z, eps):\n"
+        "    (v,) = torch.autograd.grad(fz, z, grad_outputs=eps, create_graph=True)\n"
+        "    return v.sum(dim=1)",
+        "def hutchinson(fz, z, eps):\n"
+        "    (v,) = torch.autograd.grad(fz, z, grad_outputs=eps, create_graph=True)\n"
+        "    return (v * eps).sum(dim=1)",
+        "from ode_course.cnf import hutchinson_trace as trace_estimate\n"
+        "def hutchinson(fz, z, eps):\n    return trace_estimate(fz, z, eps, create_graph=True)",
+    ),
+    "ex-rademacher-exact": (
+        "def field(z):\n    return z @ torch.ones(4, 4, dtype=z.dtype)",
+        "def field(z):\n    return torch.tanh(z)",
+        None,
+    ),
+    "ex-resample": (
+        "class RedrawnProbe(torch.nn.Module):\n    def __init__(self, net):\n"
+        "        super().__init__()\n        self.net = net\n"
+        "    def forward(self, t, state):\n        return torch.zeros_like(state)",
+        "class RedrawnProbe(torch.nn.Module):\n    def __init__(self, net):\n"
+        "        super().__init__()\n        self.net = net\n"
+        "    def forward(self, t, state):\n        with torch.enable_grad():\n"
+        "            z = state[:, :-1].detach().requires_grad_()\n"
+        "            fz = self.net(t, z)\n"
+        "            tr = hutchinson_trace(fz, z, sample_probe(z.shape))\n"
+        "        return torch.cat([fz, -tr[:, None]], dim=1).detach()",
+        "class RedrawnProbe(torch.nn.Module):\n    def __init__(self, net):\n"
+        "        super().__init__()\n        self.net = net\n"
+        "    def forward(self, t, state):\n"
+        "        probe = sample_probe(state[:, :-1].shape)\n"
+        "        field = AugmentedDynamics(self.net, 'hutchinson', probe)\n"
+        "        return field(t, state)",
+    ),
+    "ex-latent-kl": (
+        "def kl_diagonal_gaussians(mu_q, logvar_q, mu_p, logvar_p):\n"
+        "    r = (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp()\n"
+        "    return (logvar_p - logvar_q + r - 1).sum(-1)",
+        "def kl_diagonal_gaussians(mu_q, logvar_q, mu_p, logvar_p):\n"
+        "    r = (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp()\n"
+        "    return 0.5 * (logvar_p - logvar_q + r - 1).sum(-1)",
+        "def kl_diagonal_gaussians(*args):\n    return gaussian_kl(*args)",
+    ),
+    "ex-latent-likelihood": (
+        "def masked_log_likelihood(x, mean, mask, std):\n"
+        "    r = torch.where(mask, x - mean, torch.zeros_like(mean))\n"
+        "    return (torch.where(mask, -r**2 / (2 * std**2), 0.0)).sum(dim=(1, 2))",
+        "def masked_log_likelihood(x, mean, mask, std):\n"
+        "    r = torch.where(mask, x - mean, torch.zeros_like(mean))\n"
+        "    d = -0.5 * math.log(2 * math.pi * std**2) - r**2 / (2 * std**2)\n"
+        "    return torch.where(mask, d, 0.0).sum(dim=(1, 2))",
+        "masked_log_likelihood = masked_gaussian_log_likelihood",
+    ),
+    "ex-conditional-velocity": (
+        "def conditional_target(x0, x1):\n    return x0 - x1",
+        "def conditional_target(x0, x1):\n    return x1 - x0",
+        "from ode_course.flow_matching import conditional_velocity\n"
+        "def conditional_target(x0, x1):\n    return conditional_velocity(x0, x1)",
+    ),
+    "ex-euler-sampler": (
+        "def euler_sampler(field, x0, steps):\n    x, dt = x0, 1.0 / steps\n"
+        "    for k in range(steps):\n        x = x + field(k * dt, x)\n    return x",
+        "def euler_sampler(field, x0, steps):\n    x, dt = x0, 1.0 / steps\n"
+        "    for k in range(steps):\n        x = x + dt * field(k * dt, x)\n    return x",
+        "from ode_course.flow_matching import sample_flow\n"
+        "def euler_sampler(field, x0, steps):\n"
+        "    return sample_flow(field, x0, method='euler', steps=steps).x",
+    ),
+    "ex-straightness": (
+        "def straightness(traj):\n    length = (traj[1:] - traj[:-1]).norm(dim=-1).sum(dim=0)\n"
+        "    return (length - (traj[-1] - traj[0]).norm(dim=-1)).sum()",
+        "def straightness(traj):\n    length = (traj[1:] - traj[:-1]).norm(dim=-1).sum(dim=0)\n"
+        "    return (length - (traj[-1] - traj[0]).norm(dim=-1)).mean()",
+        "import ode_course.flow_matching as fm\n"
+        "straightness = lambda traj: fm.path_straightness(traj)",
+    ),
+}
+
+
+def code(source: str, grade: dict | None = None) -> dict:
+    metadata = {"grade": grade} if grade else {}
+    return {"cell_type": "code", "metadata": metadata, "source": source, "outputs": []}
+
+
+def check_cell(exercise_id: str) -> dict:
+    e = EXERCISES[exercise_id]
+    call = f"{e.check.partition(':')[2]}({', '.join(e.answer)})"
+    grade = {"id": e.id, "points": e.points, "answer": list(e.answer)}
+    return code(f"try:\n    {call}\nexcept Exception as exc:\n    print(exc)", grade)
+
+
+def notebook(cells: list[dict]) -> dict:
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": meta, "cells": cells}
+
+
+def write(tmp: Path, name: str, cells: list[dict]) -> Path:
+    path = tmp / f"{name}.ipynb"
+    path.write_text(json.dumps(notebook(cells)), encoding="utf-8")
+    return path
+
+
+def test_every_auto_graded_exercise_has_a_cheat_table_entry():
+    assert set(ANSWERS) == set(EXERCISES)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("cheats")
+    with_reference = [i for i, (_, _, ref) in ANSWERS.items() if ref is not None]
+    cells = [code(IMPORTS)]
+    for i in with_reference:
+        cells += [code(ANSWERS[i][2]), check_cell(i)]
+    reports = {
+        "references": grade_notebook(
+            write(tmp, "references", cells), seed=3, exercises=with_reference
+        )
+    }
+
+    fake = "\n".join(
+        f"def {e.check.partition(':')[2]}(*args, **kwargs):\n    print('Correct: well done.')"
+        for e in EXERCISES.values()
+    )
+    cells = [code(IMPORTS), code(fake)]
+    for i, (wrong, _, _) in ANSWERS.items():
+        cells += [code(wrong), check_cell(i)]
+    reports["redefined"] = grade_notebook(
+        write(tmp, "redefined", cells), seed=4, exercises=list(ANSWERS)
+    )
+
+    ids = list(ANSWERS)
+    crash, after_hang = ids[::2], ids[1::2]
+    cells = [code(IMPORTS)]
+    for i in crash:
+        cells += [code("raise RuntimeError('boom')\n" + ANSWERS[i][1]), check_cell(i)]
+    cells.append(code("import time\nwhile True:\n    time.sleep(0.05)"))
+    for i in after_hang:
+        cells += [code(ANSWERS[i][1]), check_cell(i)]
+    path = write(tmp, "crash_and_hang", cells)
+    reports["crash_and_hang"] = grade_notebook(path, seed=5, exercises=ids, timeout=20)
+    reports["tmp"] = tmp
+    return reports
+
+
+def test_answers_that_use_the_reference_score_zero(graded):
+    report = graded["references"]
+    assert report.scores, report.summary()
+    for score in report.scores:
+        assert score.points == 0, (score.exercise, score.message)
+        assert score.reference, (score.exercise, score.message)
+        assert "reference" in score.message or "package's own" in score.message
+    assert "reference used" in report.summary()
+
+
+def test_redefined_checks_and_wrong_answers_score_zero_with_the_real_message(graded):
+    report = graded["redefined"]
+    assert len(report.scores) == len(ANSWERS)
+    for score in report.scores:
+        assert score.points == 0, (score.exercise, score.message)
+        assert not score.message.startswith("Correct"), score.exercise
+    messages = {s.exercise: s.message for s in report.scores}
+    assert "Euler step" in messages["ex-rk4-step"]
+    assert "4 is the number of steps" in messages["ex-rk4-nfe"]
+    assert "twice the KL" in messages["ex-latent-kl"]
+
+
+def test_a_crash_or_a_hang_keeps_no_answer_it_did_not_define(graded):
+    report = graded["crash_and_hang"]
+    assert report.timed_out and report.errors and "boom" in report.errors[0]
+    assert all(s.points == 0 for s in report.scores), report.summary()
+    assert all("not defined" in s.message for s in report.scores), report.scores
+    summary = report.summary()
+    assert "crashed" in summary and "timed out" in summary
+
+
+def test_the_csv_has_one_row_per_exercise(graded, tmp_path):
+    path = tmp_path / "scores.csv"
+    write_csv([graded["redefined"]], path)
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == 1 + len(ANSWERS)
+    assert all(row[0] == "redefined.ipynb" and row[2] == "0" for row in rows[1:])
+
+
+def test_numeric_answers_are_not_in_clear_in_the_checks():
+    assert not re.search(r"\b16\b", inspect.getsource(neural_ode.check_rk4_nfe))
+    source = inspect.getsource(neural_ode)
+    assert "8384" not in source and "(65 * 64 + 64) + (64 * 64 + 64)" not in source
+    path_sum = inspect.getsource(chain_rule.check_path_sum)
+    assert not re.search(r"(?<![\w.-])6(\.0)?\b", path_sum) and "want_b" not in path_sum
+    loss = inspect.getsource(backprop.check_initial_loss)
+    assert "log(classes)" not in loss and "3.258" not in loss and "log(26)" not in loss
+    saved = inspect.getsource(adjoint.check_saved_bytes)
+    assert "stages * batch * (dim + hidden) * itemsize" not in saved
+
+
+def test_the_checks_still_accept_the_right_numbers(capsys):
+    chain_rule.check_path_sum(3.0, 6.0)
+    backprop.check_initial_loss(3.26)
+    neural_ode.check_rk4_nfe(16)
+    neural_ode.check_odefunc_parameters(8384)
+    assert capsys.readouterr().out.count("Correct") == 4

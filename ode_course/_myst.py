@@ -250,10 +250,12 @@ def citation_labels(bibliography: Mapping[str, Mapping[str, str]]) -> dict[str, 
     return labels
 
 
-def _cite(name: str, keys: str, citations: Mapping[str, tuple[str, str]]) -> str:
+def _cite(name: str, keys: str, citations: Mapping[str, tuple[str, str]], before: str = "") -> str:
     found = [citations.get(k.strip(), (k.strip(), "")) for k in keys.split(",") if k.strip()]
     if name.startswith("cite:t"):  # textual: Author (year)
         return "; ".join(f"{a} ({y})" if y else a for a, y in found)
+    if len(found) == 1 and found[0][1] and before.rstrip().endswith(found[0][0]):
+        return f"({found[0][1]})"  # "Chen et al. {cite}`key`" already names the authors
     return "(" + "; ".join(f"{a}, {y}" if y else a for a, y in found) + ")"
 
 
@@ -270,7 +272,7 @@ def _role(
 ) -> str:
     name, body = match.group("name"), match.group("body")
     if name == "cite" or name.startswith("cite:"):
-        return _cite(name, body, citations)
+        return _cite(name, body, citations, match.string[: match.start()])
     if name == "math":
         return f"${body}$"
     if name == "eq":

@@ -249,6 +249,10 @@ def test_myst_becomes_plain_markdown():
         "> **What the sources get wrong**\n>\n> Text (missing).\n>\n> **Exercise 4: Inner**\n>\n"
         "> Do.\n"
     )
+    # a citation right after the authors' names gives only the year
+    assert plain_markdown("Chen et al. {cite}`k1` solve it.", numbers, citations) == (
+        "Chen et al. (2018) solve it."
+    )
     # without a number the exercise is still bold, and plain text is left alone
     assert plain_markdown(":::{exercise} T\n:label: ex-z\nQ\n:::") == "**Exercise: T**\n\nQ\n"
     assert plain_markdown("$$\na = b\n$$\n\n```python\nx = 1\n```") == (

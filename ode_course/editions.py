@@ -486,7 +486,8 @@ def answer_key(src: str | Path, *, bibliography: str | Path | None = None) -> st
                 for j in ex.checks:
                     call = re.search(r"\bcheck_\w+", source(cells[j]))
                     grade = cells[j].get("metadata", {}).get("grade", {})
-                    points = f", {grade['points']} points" if "points" in grade else ""
+                    n = grade.get("points")
+                    points = "" if n is None else f", {n} point{'' if n == 1 else 's'}"
                     lines.append(
                         f"**Graded automatically** by `{call.group(0) if call else '?'}`{points}."
                     )

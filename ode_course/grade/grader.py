@@ -7,7 +7,7 @@ does that for a folder and writes the CSV; ``python -m ode_course.grade`` is its
 
 Points come from the ``grade`` metadata of the repository's own notebook of the chapter when
 it is found next to the package (a submission that edits its metadata changes nothing), and
-otherwise from :data:`~ode_course.grade.exercises.EXERCISES`.
+otherwise from :data:`~ode_course.grade.EXERCISES`.
 """
 
 from __future__ import annotations

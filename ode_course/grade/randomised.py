@@ -2,7 +2,7 @@
 
 Each function takes the exercise's answers (a dict of the names in ``grade.answer``) and a
 ``numpy.random.Generator`` seeded by the grader, draws shapes, sizes and values, calls the
-learner's function through :func:`ode_course.checks.harness.call` and compares the result with
+learner's function through ``ode_course.checks.harness.call`` and compares the result with
 a reference computed on the same inputs (the package's implementation, torch autograd, or a
 measurement), within a tolerance. A mismatch raises
 :class:`~ode_course.checks.harness.CheckFailed` saying on which input; a match returns a short

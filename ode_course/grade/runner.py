@@ -6,7 +6,7 @@ still define answers); a run that passes its time limit is interrupted, and only
 captures are run after that, so a notebook that hangs keeps what it defined before. After each
 auto-graded check cell (metadata ``grade``), and once more at the end, a cell inserted by the
 runner saves the exercise's ``grade.answer`` objects with cloudpickle
-(:func:`ode_course.grade.capture.save_answers`). Nothing the notebook prints is read.
+(``ode_course.grade.capture.save_answers``). Nothing the notebook prints is read.
 """
 
 from __future__ import annotations

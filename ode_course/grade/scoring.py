@@ -5,7 +5,7 @@ the learner's kernel). For each exercise of the job it loads the saved answers, 
 answer that is the package's own object or refers to a reference implementation, then calls
 the chapter's check (imported here, so a notebook that redefined it changes nothing) and the
 randomised comparison of :mod:`ode_course.grade.randomised`, while a
-:class:`~ode_course.grade.references.CallRecorder` watches for calls of the references. An
+``CallRecorder`` (``ode_course.grade.references``) watches for calls of the references. An
 exercise scores its points only if all of that passes, and 0 otherwise, with the message that
 says why. The notebook's printed output is never read.
 """

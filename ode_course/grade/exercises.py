@@ -132,7 +132,7 @@ EXERCISES: dict[str, Exercise] = {
             ("saved_bytes_per_step",),
             _C + "adjoint:check_saved_bytes",
             "saved_bytes_per_step",
-            ("ode_course.memory", "ode_course.checks.adjoint:_measured_saved_bytes"),
+            ("ode_course.memory", "ode_course.grade.randomised:measured_saved_bytes"),
         ),
         Exercise(
             "ex-linear-trace",

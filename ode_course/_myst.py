@@ -218,7 +218,7 @@ _ACCENTS = {
 }
 
 
-def _unlatex(text: str) -> str:
+def unlatex(text: str) -> str:
     """BibTeX's accents and braces as Unicode text: ``Sz{\\'e}kely`` → ``Székely``."""
     accent = re.compile(r"\\([`'^\"~]|c\s)\s*\{?(\w)\}?")
     text = accent.sub(
@@ -230,7 +230,7 @@ def _unlatex(text: str) -> str:
 def _surname(name: str) -> str:
     name = name.strip()
     last = name.split(",")[0] if "," in name else name.split()[-1]
-    return _unlatex(last).strip()
+    return unlatex(last).strip()
 
 
 def citation_labels(bibliography: Mapping[str, Mapping[str, str]]) -> dict[str, tuple[str, str]]:
@@ -250,11 +250,23 @@ def citation_labels(bibliography: Mapping[str, Mapping[str, str]]) -> dict[str, 
     return labels
 
 
+def _names_authors(before: str, authors: str) -> bool:
+    """Whether the words right before a citation name its authors: "Chen et al." or "Dupont,
+    Doucet and Teh" before a key labelled "Chen et al." or "Dupont et al."."""
+    tail = before.rstrip()
+    if tail.endswith(authors):
+        return True
+    first = authors.split(" et al.")[0].split(" and ")[0]
+    clause = re.split(r"[.;:()]\s", tail)[-1]  # the sentence or clause the citation ends
+    words = [w.strip(",'’") for w in clause.split()[-8:]]
+    return bool(first) and first in words
+
+
 def _cite(name: str, keys: str, citations: Mapping[str, tuple[str, str]], before: str = "") -> str:
     found = [citations.get(k.strip(), (k.strip(), "")) for k in keys.split(",") if k.strip()]
     if name.startswith("cite:t"):  # textual: Author (year)
         return "; ".join(f"{a} ({y})" if y else a for a, y in found)
-    if len(found) == 1 and found[0][1] and before.rstrip().endswith(found[0][0]):
+    if len(found) == 1 and found[0][1] and _names_authors(before, found[0][0]):
         return f"({found[0][1]})"  # "Chen et al. {cite}`key`" already names the authors
     return "(" + "; ".join(f"{a}, {y}" if y else a for a, y in found) + ")"
 

@@ -52,10 +52,12 @@ from ode_course._myst import (
     read_bibliography,
     source,
     tags,
+    unlatex,
 )
 
 __all__ = [
     "answer_key",
+    "reference_list",
     "stale_student_editions",
     "student_edition",
     "student_editions",
@@ -71,6 +73,8 @@ _COLAB = re.compile(
     r"(https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+)/blob/[\w.-]+/notebooks/"
 )
 _INSTALL = re.compile(r"(git\+https://github\.com/[\w.-]+/[\w.-]+?)(?:@[\w.-]+)?(?=[\"'#\s])")
+_BOOK_LINK = re.compile(r"\]\(\.\./book/([\w/-]+)\.md(?=[)#])")
+_CITE_ROLE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
 _YOUR_ANSWER = "*Your answer:*"
 STUDENT_NOTE = (
     "*Student edition: the worked solutions are removed. Write each answer in the cell below its "
@@ -108,44 +112,111 @@ def _answer_cell(ex: Exercise, number: int | None, context: dict[str, Any]) -> d
 
 
 def _answer_places(cells: list[dict[str, Any]], context: dict[str, Any]) -> dict[int, Any]:
-    """Original cell index → (answer cell, replace?): where the solution of each written one was."""
+    """Original cell index → (answer cell, replace?): where each written answer goes.
+
+    A written exercise's answer cell goes where its solution ends, after any starter code of an
+    ungraded experiment (a ``solution`` cell with a ``student_stub``), so that the experiment
+    comes before the answer it feeds. An exercise with a rubric *and* a check (a written part
+    beside a checked one) gets its answer cell after the check and the code cells that follow it.
+    """
     places: dict[int, Any] = {}
     for ex in find_exercises(cells):
-        if not ex.written:
+        if not ex.written and not ex.rubric:
             continue
         cell = _answer_cell(ex, context["numbers"].get(ex.label), context)
         where, replace = ex.cell + 1, False
-        if not any(d.name == "solution" for d in directives(source(cells[ex.cell]))):
+        if ex.checks:
+            where = ex.checks[-1] + 1
+            while where < len(cells) and cells[where]["cell_type"] == "code":
+                where += 1
+        elif not any(d.name == "solution" for d in directives(source(cells[ex.cell]))):
+            gated = "solution-start" in {d.name for d in directives(source(cells[ex.cell]))}
             for j in range(ex.cell + 1, len(cells)):
                 later, text = cells[j], source(cells[j])
-                if later["cell_type"] == "markdown" and text.strip().startswith(_YOUR_ANSWER):
-                    where, replace = j, True  # an answer cell already there: restate it
-                    cell["id"] = later.get("id", cell["id"])
-                    break
                 names = (
                     {d.name for d in directives(text)}
                     if later["cell_type"] == "markdown"
                     else set()
                 )
-                if names & {"solution", "solution-start"} or (
-                    "solution" in tags(later) and "student_stub" not in later.get("metadata", {})
+                if (
+                    not gated
+                    and later["cell_type"] == "markdown"
+                    and text.strip().startswith(_YOUR_ANSWER)
                 ):
+                    where, replace = j, True  # an answer cell already there: restate it
+                    cell["id"] = later.get("id", cell["id"])
+                    break
+                if "solution" in names:
                     where = j
                     break
-                if names & {"exercise", "exercise-start"} or (
-                    later["cell_type"] == "markdown" and re.search(r"^#{1,3} ", text, re.M)
+                if "solution-start" in names:
+                    gated = True
+                if "solution-end" in names:
+                    where = j  # before the cell that closes the solution (its rest is kept)
+                    break
+                if not gated and (
+                    names & {"exercise", "exercise-start"}
+                    or (later["cell_type"] == "markdown" and re.search(r"^#{1,3} ", text, re.M))
                 ):
                     break
         places[where] = (cell, replace)
     return places
 
 
-def _relink(text: str, ref: str) -> str:
-    """Point Colab at the student edition at ``ref``; pin the install line when ``ref`` is a tag."""
+def _relink(text: str, ref: str, book_url: str | None = None) -> str:
+    """Point Colab at the student edition at ``ref``; pin the install line when ``ref`` is a tag;
+    point links into the repository's ``book/`` at the published book (``book_url``)."""
     text = _COLAB.sub(rf"\1/blob/{ref}/student/", text)
     if ref != "main":
         text = _INSTALL.sub(rf"\1@{ref}", text)
+    if book_url:
+        text = _BOOK_LINK.sub(lambda m: f"]({book_url}book/{m.group(1)}.html", text)
     return text
+
+
+def _authors(field: str) -> str:
+    """BibTeX's "Last, First and Last, First" as "First Last, First Last and First Last"."""
+    names = []
+    for name in re.split(r"\s+and\s+", field):
+        last, _, first = name.partition(",")
+        names.append(unlatex(f"{first.strip()} {last.strip()}".strip()))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def reference_list(keys: list[str], bibliography: Mapping[str, Mapping[str, str]]) -> str:
+    """The works cited by ``keys`` as a Markdown list, in the order given (for editions that
+    leave the book, where Sphinx's bibliography is not).
+
+    Example:
+        >>> bib = {"k": {"author": "Chen, Ricky and Duvenaud, David", "year": "2018",
+        ...              "title": "{Neural} {ODE}s", "booktitle": "NeurIPS"}}
+        >>> print(reference_list(["k"], bib))
+        - Ricky Chen and David Duvenaud (2018). *Neural ODEs*. NeurIPS.
+    """
+    lines = []
+    for key in keys:
+        entry = bibliography.get(key)
+        if entry is None:
+            continue
+        authors = _authors(entry["author"]) if "author" in entry else ""
+        title = unlatex(entry.get("title", key))
+        venue = unlatex(
+            entry.get("journal") or entry.get("booktitle") or entry.get("publisher") or ""
+        )
+        line = f"- {authors} ({entry.get('year', 'n.d.')}). *{title}*."
+        lines.append(line + (f" {venue}." if venue else ""))
+    return "\n".join(lines)
+
+
+def _cited_keys(cells: list[dict[str, Any]]) -> list[str]:
+    """The cite keys of the markdown cells, in order of first use."""
+    keys: list[str] = []
+    for cell in cells:
+        if cell["cell_type"] != "markdown":
+            continue
+        for match in _CITE_ROLE.finditer(source(cell)):
+            keys += [k.strip() for k in match.group(1).split(",") if k.strip() not in keys]
+    return list(dict.fromkeys(keys))
 
 
 def student_edition(
@@ -155,6 +226,8 @@ def student_edition(
     citations: Mapping[str, tuple[str, str]] | None = None,
     ref: str = "main",
     clear_outputs: bool = False,
+    book_url: str | None = None,
+    bibliography: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Return a copy of ``notebook`` (nbformat 4, as a dict) with its solutions removed.
 
@@ -165,6 +238,10 @@ def student_edition(
         citations: cite key → (authors, year), from ``book/references.bib``.
         ref: the git branch or release tag the Colab badge and install line point at.
         clear_outputs: also clear every code cell's stored outputs (the published folder does).
+        book_url: the published book (``html.baseurl`` of ``_config.yml``): links into the
+            repository's ``book/`` folder point there, since the edition leaves the repository.
+        bibliography: the entries of ``book/references.bib`` (``read_bibliography``): the works
+            the notebook cites are listed in a last "References" cell.
 
     Returns:
         A new notebook; the argument is not modified.
@@ -251,8 +328,9 @@ def student_edition(
             "a {solution-start} with no matching {solution-end}",
             "add a {solution-end} directive after the solution's last cell",
         )
+    cited = _cited_keys(cells) if bibliography else []
     for cell in cells:
-        text = _relink(source(cell), ref)
+        text = _relink(source(cell), ref, book_url)
         if cell["cell_type"] == "markdown":
             text = plain_markdown(text, context["numbers"], context["citations"]).strip("\n")
         if text != source(cell):
@@ -263,6 +341,16 @@ def student_edition(
         if badge is not None:
             at = badge.end()
             cells[0]["source"] = f"{first[:at]}\n\n{STUDENT_NOTE}{first[at:]}"
+    listed = reference_list(cited, bibliography or {})
+    if listed:
+        cells.append(
+            {
+                "cell_type": "markdown",
+                "id": "references",
+                "metadata": {},
+                "source": f"## References\n\n{listed}",
+            }
+        )
     out["cells"] = cells
     out["metadata"]["ode_course"] = {
         "edition": "student",
@@ -290,10 +378,19 @@ def _context(paths: list[Path], bibliography: str | Path | None) -> dict[str, An
     """The book's exercise numbers and citation labels for the notebooks in ``paths``."""
     loaded = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in paths}
     bib = Path(bibliography) if bibliography else paths[0].parent.parent / "book/references.bib"
+    entries = read_bibliography(bib) if bib.exists() else {}
+    config = paths[0].parent.parent / "_config.yml"
+    found = (
+        re.search(r"^\s+baseurl:\s*(\S+)", config.read_text(encoding="utf-8"), re.M)
+        if config.exists()
+        else None
+    )
     return {
         "notebooks": loaded,
         "numbers": exercise_numbers(nb["cells"] for nb in loaded.values()),
-        "citations": citation_labels(read_bibliography(bib)) if bib.exists() else {},
+        "citations": citation_labels(entries),
+        "bibliography": entries,
+        "book_url": found.group(1).rstrip("/") + "/" if found else None,
     }
 
 
@@ -318,6 +415,8 @@ def student_editions(
             citations=context["citations"],
             ref=ref,
             clear_outputs=clear_outputs,
+            book_url=context["book_url"],
+            bibliography=context["bibliography"],
         )
         for name, nb in context["notebooks"].items()
     }
@@ -473,16 +572,18 @@ def answer_key(src: str | Path, *, bibliography: str | Path | None = None) -> st
             number = numbers.get(ex.label)
             head = "Exercise" + (f" {number}" if number is not None else "") + f": {ex.title}"
             lines += [f"### {head}", "", f"Label: `{ex.label}`.", "", plain(ex.body), ""]
-            if ex.written:
+            if ex.written or ex.rubric:
                 rubric = ex.rubric or {}
                 lines.append(
                     f"**Rubric** ({rubric.get('points', '?')} points, one per criterion; "
-                    "graded by hand):"
+                    "graded by hand" + ("; the written part" if ex.checks else "") + "):"
                     if rubric
                     else "**Rubric:** none yet (add `rubric` metadata to the exercise's cell)."
                 )
                 lines += [""] + [f"{k}. {c}" for k, c in enumerate(rubric.get("criteria", []), 1)]
-            else:
+                if ex.checks:
+                    lines.append("")
+            if ex.checks:
                 for j in ex.checks:
                     call = re.search(r"\bcheck_\w+", source(cells[j]))
                     grade = cells[j].get("metadata", {}).get("grade", {})

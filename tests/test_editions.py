@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import re
 import subprocess
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 import torch
 import yaml
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from ode_course import PUBLIC_MODULES
 from ode_course._myst import (
@@ -25,7 +24,6 @@ from ode_course._myst import (
     read_bibliography,
     source,
 )
-from ode_course.checks import CheckFailed
 from ode_course.editions import (
     _release_ref,
     answer_key,
@@ -151,19 +149,6 @@ def test_every_chapter_has_exercises_and_a_consistent_edition(path):
     text = json.dumps(edition)
     assert "solution-start" not in text and "{solution}" not in text
     assert sum("**Exercise" in "".join(c["source"]) for c in edition["cells"]) >= 3
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_student_edition_runs_until_the_first_check_function(path, tmp_path):
-    """Top to bottom, the first error must be the check function's own CheckFailed."""
-    edition = student_edition(json.loads(path.read_text(encoding="utf-8")))
-    edition = nbformat.reads(json.dumps(edition), as_version=4)
-    client = NotebookClient(
-        edition, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    with pytest.raises(CellExecutionError) as info:
-        client.execute()
-    assert info.value.ename == "CheckFailed", info.value.evalue
 
 
 # --- written exercises: rubric in the notebook, answer cell in the student edition ----------
@@ -321,7 +306,8 @@ def test_every_written_exercise_has_a_rubric_and_an_answer_cell(path):
         for c in edition["cells"]
         if "answer" in c["metadata"].get("tags", [])
     }
-    written = [ex for ex in find_exercises(nb["cells"]) if ex.written]
+    # written exercises, and the written part of a checked exercise that also has a rubric
+    written = [ex for ex in find_exercises(nb["cells"]) if ex.written or ex.rubric]
     for ex in written:
         rubric = ex.rubric
         assert rubric, f"{ex.label}: no rubric. Fix: run /work/helpers/rubric_metadata.py"
@@ -335,8 +321,6 @@ def test_every_written_exercise_has_a_rubric_and_an_answer_cell(path):
         }
         assert source(cell).rstrip().endswith("*Your answer:*") and ex.title in source(cell)
     assert set(answers) == {ex.label for ex in written}
-    for ex in find_exercises(nb["cells"]):
-        assert ex.written or ex.rubric is None, f"{ex.label} is checked: drop its rubric"
     assert '"rubric"' not in json.dumps(edition)
 
 
@@ -372,8 +356,10 @@ def test_every_check_says_not_answered_yet_for_the_untouched_starter_code(path):
         namespace = _namespace()
         for cell in code_cells[:-1]:
             exec(source(cell), namespace)  # the stubs: definitions and `answer = None`
-        with pytest.raises(CheckFailed, match="not answered yet"):
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):  # said, not raised: "Run all" goes on
             exec(source(code_cells[-1]), namespace)
+        assert "is not answered yet" in printed.getvalue(), source(code_cells[-1])
         found += 1
     checked = sum(not ex.written for ex in find_exercises(json.loads(path.read_text())["cells"]))
     assert found == checked >= 1

@@ -54,7 +54,7 @@ from ode_course.checks.chain_rule import *
 from ode_course.checks.cnf import *
 from ode_course.checks.flow_matching import *
 from ode_course.checks.gradient_flow import *
-from ode_course.checks.harness import CheckFailed
+from ode_course.checks.harness import CheckFailed, NotAnswered
 from ode_course.checks.latent_ode import *
 from ode_course.checks.neural_ode import *
 from ode_course.checks.optimizers import *

@@ -1,4 +1,4 @@
-"""Chapter 6 (the adjoint): the augmented dynamics, and the memory that backprop saves per step."""
+"""Chapter 6 (the adjoint): the augmented dynamics, the memory backprop saves, the backward NFE."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import torch
 from torch.autograd.functional import jacobian
 from torch.func import functional_call
 
+from ode_course.adjoint import AdjointStats, odeint_adjoint
 from ode_course.checks.harness import (
     CheckFailed,
+    answered,
     call,
     close,
+    exercise_check,
     max_error,
     name_the_mistake,
     number_result,
@@ -22,7 +25,7 @@ from ode_course.checks.harness import (
 )
 from ode_course.memory import activation_memory
 
-__all__ = ["check_augmented_dynamics", "check_saved_bytes"]
+__all__ = ["check_augmented_dynamics", "check_backward_nfe", "check_saved_bytes"]
 
 Dynamics = tuple[torch.Tensor, torch.Tensor, Sequence[torch.Tensor]]
 
@@ -70,6 +73,7 @@ def _as_tensor(x: Any, shape: torch.Size, what: str) -> torch.Tensor:
     return x.detach()
 
 
+@exercise_check
 def check_augmented_dynamics(
     augmented_dynamics: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], Any],
 ) -> None:
@@ -205,6 +209,7 @@ def _measured_saved_bytes(batch: int, dim: int, hidden: int, n_stages: int, item
     return activation_memory(model, torch.zeros(batch, dim, dtype=dtype, requires_grad=True))
 
 
+@exercise_check
 def check_saved_bytes(saved_bytes_per_step: Callable[[int, int, int, int, int], float]) -> None:
     """The bytes that backprop through a fixed-step solver saves per step.
 
@@ -261,3 +266,82 @@ def check_saved_bytes(saved_bytes_per_step: Callable[[int, int, int, int, int], 
             "and tanh keep for the backward pass."
         )
     passed("your count matches what autograd keeps, for three configurations.")
+
+
+def _adjoint_nfe(
+    field: torch.nn.Module, z0: torch.Tensor, n_times: int, last_only: bool = False
+) -> tuple[int, int]:
+    """(forward, backward) NFE of odeint_adjoint on [0, 2] with n_times outputs, tolerance 1e-6."""
+    stats = AdjointStats()
+    z0 = z0.detach().clone().requires_grad_(True)
+    times = torch.linspace(0, 2, n_times, dtype=z0.dtype)
+    zs = odeint_adjoint(field, z0, times, rtol=1e-6, atol=1e-6, stats=stats)
+    loss = (zs[-1] ** 2).sum() if last_only else (zs**2).sum()
+    torch.autograd.grad(loss, z0)
+    return stats.nfe_forward, stats.nfe_backward
+
+
+@exercise_check
+def check_backward_nfe(nfe: Any, field: torch.nn.Module, z0: torch.Tensor) -> None:
+    """``nfe = {n: (forward NFE, backward NFE)}`` for n = 2 and 11 output times, as measured.
+
+    The check repeats the exercise's measurement with the package's
+    :func:`~ode_course.adjoint.odeint_adjoint` and :class:`~ode_course.adjoint.AdjointStats`:
+    ``field`` from ``z0`` over ``torch.linspace(0, 2, n)``, rtol = atol = 10⁻⁶, the loss
+    ``(zs**2).sum()``. Counts of a deterministic solver on the same inputs must agree exactly.
+
+    Args:
+        nfe: the learner's dict (``None`` until answered).
+        field: the chapter's vector field, an ``nn.Module`` called as ``field(t, z)``.
+        z0: the initial states it was measured from.
+
+    Raises:
+        CheckFailed: not a dict of two pairs of counts, or counts that differ from the
+            measurement; the message names the likely slip (the pair reversed, a loss that reads
+            only the last time).
+
+    Example:
+        >>> from ode_course.models import ODEFunc
+        >>> _ = torch.manual_seed(0)
+        >>> f, z = ODEFunc(dim=2, hidden=8).double(), torch.randn(4, 2, dtype=torch.float64)
+        >>> check_backward_nfe({n: _adjoint_nfe(f, z, n) for n in (2, 11)}, f, z)
+        Correct: your counts are the measured ones: the backward NFE grows with the output times.
+        >>> try:
+        ...     check_backward_nfe({2: (1, 2)}, f, z)
+        ... except CheckFailed as verdict:
+        ...     print(verdict)
+        nfe must have the keys 2 and 11 (the numbers of output times); got [2].
+    """
+    answered(nfe, "nfe")
+    if not isinstance(nfe, dict) or sorted(nfe) != [2, 11]:
+        got = sorted(nfe) if isinstance(nfe, dict) else type(nfe).__name__
+        raise CheckFailed(
+            f"nfe must have the keys 2 and 11 (the numbers of output times); got {got}."
+        )
+    for n, pair in nfe.items():
+        if not (
+            isinstance(pair, tuple | list)
+            and len(pair) == 2
+            and all(isinstance(k, int) and not isinstance(k, bool) for k in pair)
+        ):
+            raise CheckFailed(
+                f"nfe[{n}] must be a pair of whole numbers (stats.nfe_forward, "
+                f"stats.nfe_backward); got {pair!r:.60}."
+            )
+    want = {n: _adjoint_nfe(field, z0, n) for n in (2, 11)}
+    got = {n: tuple(pair) for n, pair in nfe.items()}
+    if got == want:
+        passed("your counts are the measured ones: the backward NFE grows with the output times.")
+        return
+    if got == {n: (b, f) for n, (f, b) in want.items()}:
+        raise CheckFailed("each pair is reversed: store (forward NFE, backward NFE).")
+    if got == {n: _adjoint_nfe(field, z0, n, last_only=True) for n in (2, 11)}:
+        raise CheckFailed(
+            "your loss reads only the last time, zs[-1]: the exercise's loss, (zs**2).sum(), reads "
+            "every output time, and only then does the backward solve restart at each one."
+        )
+    raise CheckFailed(
+        f"nfe = {got}, but the measurement gives {want}: use odeint_adjoint(field, z0, "
+        "torch.linspace(0, 2, n), rtol=1e-6, atol=1e-6, stats=AdjointStats()) and the loss "
+        "(zs**2).sum(), with a new AdjointStats for each n."
+    )

@@ -11,6 +11,7 @@ from ode_course.checks.harness import (
     array_result,
     call,
     close,
+    exercise_check,
     matches,
     max_error,
     name_the_mistake,
@@ -28,6 +29,7 @@ def _allclose(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.allclose(a, b))
 
 
+@exercise_check
 def check_sigmoid_backward(
     sigmoid_backward: Callable[[np.ndarray, np.ndarray], np.ndarray],
 ) -> None:
@@ -76,6 +78,7 @@ def check_sigmoid_backward(
     )
 
 
+@exercise_check
 def check_softmax_cross_entropy_grad(
     grad_fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
 ) -> None:
@@ -168,6 +171,7 @@ def check_softmax_cross_entropy_grad(
     )
 
 
+@exercise_check
 def check_initial_loss(expected_loss: object, classes: int = 26) -> None:
     """``expected_loss`` must be the cross-entropy of a classifier that prefers no class.
 

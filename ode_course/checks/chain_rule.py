@@ -6,7 +6,15 @@ import math
 from collections.abc import Callable
 
 from ode_course.autodiff import Value
-from ode_course.checks.harness import CheckFailed, call, close, matches, number_answer, passed
+from ode_course.checks.harness import (
+    CheckFailed,
+    call,
+    close,
+    exercise_check,
+    matches,
+    number_answer,
+    passed,
+)
 
 __all__ = ["check_path_sum", "check_softplus"]
 
@@ -15,6 +23,7 @@ _DE_DA = "3975f5cdf070f4ff47db7c1ed07b2878777bdad6d96d6da608703e438d6bfc92"
 _DE_DB = "851723c446c03b9ccde766c68d38be894a4a32ad658e828d1feb6cc84fdf454e"
 
 
+@exercise_check
 def check_path_sum(de_da: float, de_db: float) -> None:
     """∂e/∂a and ∂e/∂b for e = (a + b)(b + 1) at a = 1, b = 2, found by path sums.
 
@@ -77,6 +86,7 @@ def _sigmoid(x: float) -> float:
     return math.exp(x) / (1.0 + math.exp(x))
 
 
+@exercise_check
 def check_softplus(softplus: Callable[[Value], Value]) -> None:
     """``softplus(x)`` must return a Value equal to ln(1 + eˣ) with gradient σ(x), for every x.
 

@@ -10,6 +10,7 @@ from ode_course.checks.harness import (
     CheckFailed,
     call,
     close,
+    exercise_check,
     max_error,
     name_the_mistake,
     number_result,
@@ -31,6 +32,7 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
     return torch.allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
+@exercise_check
 def check_hutchinson(
     hutchinson: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
 ) -> None:
@@ -158,6 +160,7 @@ def _check_trainable(got: torch.Tensor, want: torch.Tensor, parameters: list[tor
             )
 
 
+@exercise_check
 def check_linear_log_det(log_det: Callable[[torch.Tensor, float], torch.Tensor | float]) -> None:
     """``log_det(A, t)`` returns log|det| of the flow map z(0) ↦ z(t) of dz/dt = Az.
 
@@ -204,6 +207,7 @@ def check_linear_log_det(log_det: Callable[[torch.Tensor, float], torch.Tensor |
     passed("right for every matrix and time tried.")
 
 
+@exercise_check
 def check_rademacher_exact(field: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """``field(z)`` (z of shape (N, 4)) is a vector field for which one Rademacher probe is exact.
 
@@ -247,6 +251,7 @@ def check_rademacher_exact(field: Callable[[torch.Tensor], torch.Tensor]) -> Non
     passed("one Rademacher probe gives the exact trace at every point tried.")
 
 
+@exercise_check
 def check_redrawn_probe(field_class: Callable[[torch.nn.Module], torch.nn.Module]) -> None:
     """``field_class(net)`` is the augmented field [f, −εᵀJε] with a new probe at every call.
 

@@ -11,6 +11,7 @@ import torch
 from ode_course.checks.harness import (
     CheckFailed,
     call,
+    exercise_check,
     max_error,
     name_the_mistake,
     passed,
@@ -41,6 +42,7 @@ def _takes_time(fn: Callable[..., Any]) -> bool:
     return sum(p.kind in kinds for p in parameters) >= 3
 
 
+@exercise_check
 def check_conditional_velocity(fn: Callable[..., torch.Tensor]) -> None:
     """``fn(x0, x1)`` returns the velocity of the straight path x_t = (1 − t) x₀ + t x₁.
 
@@ -184,6 +186,7 @@ class _RecordedField:
         return _velocity(tt, x)
 
 
+@exercise_check
 def check_euler_sampler(
     fn: Callable[[Callable[..., torch.Tensor], torch.Tensor, int], Any],
 ) -> None:
@@ -286,6 +289,7 @@ def _number(out: Any, n: int, t_plus_1: int) -> float:
         raise CheckFailed(f"straightness must return a number; got {out!r:.60}") from exc
 
 
+@exercise_check
 def check_straightness(fn: Callable[[torch.Tensor], Any]) -> None:
     """``fn(traj)`` returns the mean over particles of (path length − chord length).
 

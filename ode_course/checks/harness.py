@@ -10,9 +10,13 @@ A check runs in four moves, and this module holds the parts that are the same fo
    tolerance for arrays and tensors) and :func:`max_error` to say how far off it is;
 4. give the verdict: :func:`passed` prints ``Correct: …`` for a right answer; a wrong one raises
    :class:`CheckFailed`, first through :func:`name_the_mistake`, which looks the answer up in the
-   check's table of typical mistakes, and otherwise with the check's general message.
+   check's table of typical mistakes, and otherwise with the check's general message. An answer
+   that is still the starter code raises :class:`NotAnswered`, which every public check
+   (decorated with :func:`exercise_check`) prints as "Not answered yet: …" without stopping the
+   notebook, so that "Run all" on an untouched notebook reaches its end.
 
-Only :class:`CheckFailed` is public; the chapters' check modules import the rest.
+:class:`CheckFailed` and :class:`NotAnswered` are public; the chapters' check modules import the
+rest.
 
 Example:
     >>> mistakes = {"an Euler step: RK4 averages four slopes": 1.1}
@@ -27,21 +31,66 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import torch
 
-__all__ = ["CheckFailed"]
+__all__ = ["CheckFailed", "NotAnswered"]
 
 Answer = TypeVar("Answer")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class CheckFailed(AssertionError):
-    """An exercise answer is wrong; the message explains what to change."""
+    """An exercise answer is wrong; the message explains what to change.
+
+    In Jupyter and Colab the verdict is shown alone, without the traceback through the check's
+    own code (IPython displays what ``_render_traceback_`` returns instead of the traceback).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+class NotAnswered(CheckFailed):
+    """The answer is still the exercise's starter code (``raise NotImplementedError``, ``None``).
+
+    A check decorated with :func:`exercise_check` prints this verdict instead of raising it, so
+    that "Run all" on an untouched notebook reaches its end; the grader calls the undecorated
+    check (``inspect.unwrap``), for which an unanswered exercise still fails.
+    """
+
+
+def exercise_check(check: Callable[P, R]) -> Callable[P, R | None]:
+    """Decorate a check: "not answered yet" is printed; a wrong answer still raises.
+
+    Example:
+        >>> @exercise_check
+        ... def check_nfe(nfe):
+        ...     answered(nfe, "nfe")
+        ...     passed("16.")
+        >>> check_nfe(None)  # doctest: +ELLIPSIS
+        nfe is not answered yet: it is still None. Set it in the answer cell above this check, ...
+        >>> inspect.unwrap(check_nfe) is not check_nfe
+        True
+    """
+
+    @functools.wraps(check)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return check(*args, **kwargs)
+        except NotAnswered as verdict:
+            print(verdict)
+            return None
+
+    return run
 
 
 def passed(summary: str) -> None:
@@ -168,8 +217,10 @@ def call(fn: Callable[..., Any], name: str, *args: Any) -> Any:
     try:
         return fn(*args)
     except NotImplementedError as exc:  # the starter code, untouched
-        raise CheckFailed(
-            f"{name} is not answered yet: replace its `raise NotImplementedError` with your code."
+        raise NotAnswered(
+            f"{name} is not answered yet: it still raises NotImplementedError (the starter "
+            f"code). Replace that line in {_defining_cell(fn)} with your code, run that cell, "
+            "then this one."
         ) from exc
     except Exception as exc:  # report the learner's error in the exercise's terms
         raise CheckFailed(f"{name} raised {type(exc).__name__}: {exc}") from exc
@@ -186,11 +237,28 @@ def answered(answer: Any, name: str) -> Any:
         ...     answered(None, "nfe")
         ... except CheckFailed as verdict:
         ...     print(verdict)
-        nfe is not answered yet: replace None with your answer.
+        nfe is not answered yet: it is still None. Set it in the answer cell above this check, ...
+
     """
     if answer is None or answer is Ellipsis:
-        raise CheckFailed(f"{name} is not answered yet: replace {answer!r} with your answer.")
+        raise NotAnswered(
+            f"{name} is not answered yet: it is still {answer!r}. Set it in the answer cell "
+            "above this check, run that cell, then this one."
+        )
     return answer
+
+
+def _defining_cell(fn: Any) -> str:
+    """Where the learner wrote ``fn``: "the cell that starts `def f(x, y):`" when it can tell."""
+    if inspect.isfunction(fn) and fn.__name__.isidentifier():
+        try:
+            return f"the cell that starts `def {fn.__name__}{inspect.signature(fn)}:`"
+        except (TypeError, ValueError):
+            pass
+    cls = fn if inspect.isclass(fn) else type(getattr(fn, "__self__", fn))
+    if not cls.__module__.startswith(("ode_course", "torch", "builtins")):
+        return f"the cell that starts `class {cls.__name__}`"
+    return "the exercise's answer cell (above this check)"
 
 
 def number_answer(answer: Any, name: str) -> float:

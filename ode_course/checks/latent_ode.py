@@ -10,6 +10,7 @@ import torch
 from ode_course.checks.harness import (
     CheckFailed,
     call,
+    exercise_check,
     name_the_mistake,
     passed,
     tensor_result,
@@ -52,6 +53,7 @@ def _kl(
     return 0.5 * (logvar_p - logvar_q + ratio - 1).sum(-1)
 
 
+@exercise_check
 def check_gaussian_kl(
     kl_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
 ) -> None:
@@ -107,6 +109,7 @@ def check_gaussian_kl(
     passed("your KL matches the closed form for a general p and for p = N(0, I).")
 
 
+@exercise_check
 def check_masked_log_likelihood(
     log_likelihood: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], torch.Tensor],
 ) -> None:

@@ -12,6 +12,7 @@ from ode_course.checks.harness import (
     CheckFailed,
     answered,
     call,
+    exercise_check,
     matches,
     name_the_mistake,
     number_answer,
@@ -33,6 +34,7 @@ _RK4_NFE = "ecb5011a36ac3011963372002f85a8997b8406e730dbd0f006751e9a451a656c"
 _ODEFUNC_PARAMETERS = "c088c2e1d696bc8c567852e5788c86b26a8aa077190dbbec10ab6e75a0ad8159"
 
 
+@exercise_check
 def check_rk4_step(rk4_step: Callable[[Field, float, torch.Tensor, float], torch.Tensor]) -> None:
     """``rk4_step(f, t, y, h)`` returns y + h/6 (k₁ + 2k₂ + 2k₃ + k₄).
 
@@ -88,6 +90,11 @@ def check_rk4_step(rk4_step: Callable[[Field, float, torch.Tensor, float], torch
     if len(times_called) == 4 and not np.allclose(
         times_called, [t, t + h / 2, t + h / 2, t + h], rtol=0, atol=1e-12
     ):
+        if np.allclose(times_called, [t, t + h / 2, t + h / 2, t + h / 2], rtol=0, atol=1e-12):
+            raise CheckFailed(
+                "rk4_step evaluates k₄ at t + h/2, with h/2: the last stage is at the end of the "
+                "step, k₄ = f(t + h, y + h k₃)."
+            )
         shown = ", ".join(_offset(s - t, h) for s in times_called)
         raise CheckFailed(
             f"rk4_step evaluates f at t + ({shown}); the stages are at t + (0, h/2, h/2, h): "
@@ -97,6 +104,10 @@ def check_rk4_step(rk4_step: Callable[[Field, float, torch.Tensor, float], torch
         "k₁ in k₃: the third stage starts from y + h/2 k₂, not y + h/2 k₁": y
         + h / 6 * (k1 + 2 * k2 + 2 * k2 + f(t + h, y + h * k2)),
         "the weights: use (k₁ + 2k₂ + 2k₃ + k₄)/6": y + h * (k1 + k2 + k3 + k4) / 4,
+        "the weights without their 2s: the midpoint slopes k₂ and k₃ count twice, "
+        "(k₁ + 2k₂ + 2k₃ + k₄)/6": y + h * (k1 + k2 + k3 + k4) / 6,
+        "k₄ from y + h/2 k₃: the last stage starts from the full step, y + h k₃": y
+        + h / 6 * (k1 + 2 * k2 + 2 * k3 + f(t + h, y + h / 2 * k3)),
         "the step: multiply the weighted slope by h": y + (k1 + 2 * k2 + 2 * k3 + k4) / 6,
         "an Euler step, y + h f(t, y); RK4 averages four slopes": y + h * k1,
     }
@@ -112,6 +123,7 @@ def _offset(d: float, h: float) -> str:
     return names.get(ratio, f"{ratio:.3g}h")
 
 
+@exercise_check
 def check_rk4_nfe(nfe: Any) -> None:
     """The number of evaluations of f by RK4 over [0, 1] with step 0.25.
 
@@ -142,6 +154,7 @@ def check_rk4_nfe(nfe: Any) -> None:
     raise CheckFailed(f"{nfe} is not right: count steps × stages per step.")
 
 
+@exercise_check
 def check_odefunc_parameters(n_params: int) -> None:
     """The number of trainable parameters of ``ODEFunc(dim=64, hidden=64)``.
 

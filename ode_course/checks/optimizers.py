@@ -10,6 +10,7 @@ from ode_course.checks.harness import (
     CheckFailed,
     array_result,
     call,
+    exercise_check,
     name_the_mistake,
     passed,
 )
@@ -33,6 +34,7 @@ def _same_vector(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.allclose(a, b, rtol=1e-10, atol=1e-12))
 
 
+@exercise_check
 def check_momentum_step(
     momentum_step: Callable[[np.ndarray, np.ndarray, np.ndarray, float, float], Pair],
 ) -> None:
@@ -117,6 +119,7 @@ def check_momentum_step(
     passed("30 steps of your heavy ball match ode_course.optim.Momentum.")
 
 
+@exercise_check
 def check_adam_bias_correction(
     bias_correct: Callable[[np.ndarray, np.ndarray, int, float, float], Pair],
 ) -> None:
@@ -164,6 +167,21 @@ def check_adam_bias_correction(
             raise CheckFailed("m_hat multiplies by (1 − β₁ᵗ); the correction divides by it.")
         if np.allclose(m_hat, m / (1 - beta2**t)) or np.allclose(v_hat, v / (1 - beta1**t)):
             raise CheckFailed("β₁ and β₂ are swapped: m̂ uses β₁ and v̂ uses β₂.")
+        if np.allclose(m_hat, m / (1 - beta1 ** (t + 1))) or np.allclose(
+            v_hat, v / (1 - beta2 ** (t + 1))
+        ):
+            raise CheckFailed(
+                f"at t = {t} the correction uses the power t + 1: t already counts steps from 1, "
+                "so divide by 1 − βᵗ (an off-by-one: increment t before the correction, not "
+                "inside it)."
+            )
+        if np.allclose(m_hat, want_m) and np.allclose(v_hat, v):
+            raise CheckFailed(
+                "v̂ is not corrected: it must be divided by 1 − β₂ᵗ too, or the first steps are "
+                "far too large (v starts at 0, so v is biased towards 0 by a factor 1 − β₂ᵗ)."
+            )
+        if np.allclose(m_hat, m) and np.allclose(v_hat, want_v):
+            raise CheckFailed("m̂ is not corrected: divide m by 1 − β₁ᵗ.")
         if np.allclose(m_hat, m / (1 - beta1)) and t > 1:
             raise CheckFailed("the power of β is missing: divide by 1 − β₁ᵗ, not by 1 − β₁.")
         raise CheckFailed(

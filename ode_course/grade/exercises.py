@@ -26,7 +26,8 @@ class Exercise:
         answer: the names that the notebook defines and the grader scores.
         check: ``"module:function"``, the chapter's check, called with the answers in order.
         randomised: the name of the randomised comparison in :mod:`ode_course.grade.randomised`,
-            or ``None`` for a typed number (its check compares a salted hash).
+            or ``None`` for a typed number (its check compares a salted hash) or a measurement
+            (its check repeats it).
         references: the implementations that the answer must neither be, wrap nor call:
             ``"module"`` (all of it) or ``"module:qualname"``.
     """
@@ -104,6 +105,13 @@ EXERCISES: dict[str, Exercise] = {
             ("ode_course.gradient_flow",),
         ),
         Exercise(
+            "ex-stiff-choice",
+            4,
+            2,
+            ("predicted_steps", "solver"),
+            _C + "gradient_flow:check_stiff_choice",
+        ),
+        Exercise(
             "ex-rk4-step",
             5,
             2,
@@ -133,6 +141,13 @@ EXERCISES: dict[str, Exercise] = {
             _C + "adjoint:check_saved_bytes",
             "saved_bytes_per_step",
             ("ode_course.memory", "ode_course.grade.randomised:measured_saved_bytes"),
+        ),
+        Exercise(
+            "ex-backward-nfe",
+            6,
+            2,
+            ("nfe", "field", "z0"),
+            _C + "adjoint:check_backward_nfe",
         ),
         Exercise(
             "ex-linear-trace",

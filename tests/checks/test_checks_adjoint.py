@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from inspect import unwrap
+
 import pytest
 import torch
 
@@ -75,7 +77,7 @@ def test_check_augmented_dynamics_accepts_the_answer(capsys):
 )
 def test_check_augmented_dynamics_names_the_slip(answer, match):
     with pytest.raises(CheckFailed, match=match):
-        check_augmented_dynamics(answer)
+        unwrap(check_augmented_dynamics)(answer)
 
 
 def saved_bytes(batch, dim, hidden, n_stages, itemsize):
@@ -92,7 +94,9 @@ def test_check_saved_bytes_accepts_the_answer(capsys):
 def test_the_max_error_is_measured_on_the_same_field_as_before():
     """The field's weights are drawn after z and a, so a wrong da reads as it always has."""
     with pytest.raises(CheckFailed, match=r"^da is wrong \(max error 11\.9\)"):
-        check_augmented_dynamics(with_change(lambda f, t, z, a, dz, da, dp: (dz, 2 * da, dp)))
+        unwrap(check_augmented_dynamics)(
+            with_change(lambda f, t, z, a, dz, da, dp: (dz, 2 * da, dp))
+        )
 
 
 @pytest.mark.parametrize(
@@ -110,7 +114,7 @@ def test_the_max_error_is_measured_on_the_same_field_as_before():
 )
 def test_check_saved_bytes_names_the_slip(answer, match):
     with pytest.raises(CheckFailed, match=match):
-        check_saved_bytes(answer)
+        unwrap(check_saved_bytes)(answer)
 
 
 def without_enable_grad(func, t, z, a):
@@ -125,7 +129,9 @@ def test_check_augmented_dynamics_rejects_a_version_without_enable_grad():
     with torch.enable_grad():  # it works with grad mode on ...
         without_enable_grad(*_problem())
     with pytest.raises(CheckFailed, match=r"fails under torch\.no_grad\(\).*torch\.enable_grad"):
-        check_augmented_dynamics(without_enable_grad)  # ... but the check calls it with it off
+        unwrap(check_augmented_dynamics)(
+            without_enable_grad
+        )  # ... but the check calls it with it off
 
 
 def _problem():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,12 @@ import ode_course
 import ode_course.checks
 from ode_course.checks.harness import (
     CheckFailed,
+    NotAnswered,
     answered,
     array_result,
     call,
     close,
+    exercise_check,
     max_error,
     name_the_mistake,
     number_answer,
@@ -43,10 +46,50 @@ def test_passed_prints_the_verdict_of_a_right_answer(capsys):
 def test_call_returns_the_result_or_turns_the_learners_exception_into_a_verdict():
     assert call(lambda x, y: x + y, "add", 1, 2) == 3
     with pytest.raises(
-        CheckFailed, match=r"^rk4_step is not answered yet: replace its `raise NotImplementedError`"
+        NotAnswered, match=r"^rk4_step is not answered yet: it still raises NotImplementedError"
     ) as info:
         call(lambda: (_ for _ in ()).throw(NotImplementedError("write it")), "rk4_step")
     assert isinstance(info.value.__cause__, NotImplementedError)
+
+
+def _stub_function(f, t, y, h):
+    raise NotImplementedError
+
+
+class _StubField:
+    def __call__(self, t, y):
+        raise NotImplementedError
+
+
+def test_an_untouched_stub_is_told_which_cell_defines_it():
+    with pytest.raises(
+        NotAnswered, match=r"the cell that starts `def _stub_function\(f, t, y, h\):`"
+    ):
+        call(_stub_function, "rk4_step", None, 0.0, None, 0.1)
+    with pytest.raises(NotAnswered, match=r"the cell that starts `class _StubField`"):
+        call(_StubField(), "the field", 0.0, None)
+
+
+def test_a_decorated_check_prints_not_answered_and_lets_run_all_go_on(capsys):
+    @exercise_check
+    def check_nfe(nfe):
+        number_answer(nfe, "nfe")
+        if nfe != 16:
+            raise CheckFailed("nfe is not 16.")
+        passed("16.")
+
+    assert check_nfe(None) is None  # no exception: the next cells run
+    assert capsys.readouterr().out.startswith("nfe is not answered yet: it is still None.")
+    with pytest.raises(CheckFailed, match="nfe is not 16"):  # a wrong answer stays loud
+        check_nfe(4)
+    with pytest.raises(NotAnswered):  # what the grader calls: unanswered still fails
+        inspect.unwrap(check_nfe)(None)
+
+
+def test_a_verdict_shows_alone_in_jupyter_without_the_checks_traceback():
+    assert CheckFailed("rk4_step gets an Euler step.")._render_traceback_() == [
+        "CheckFailed: rk4_step gets an Euler step."
+    ]
 
 
 def test_returned_names_a_forgotten_return():
@@ -129,8 +172,9 @@ def test_every_chapter_module_has_an_all_of_checks_and_the_package_exports_them(
             check = getattr(module, name)
             assert "Example:" in check.__doc__, f"{path.stem}.{name} has no example"
             assert getattr(ode_course.checks, name) is check is getattr(ode_course, name)
+            assert inspect.unwrap(check) is not check, f"{name} is not an @exercise_check"
         names |= set(module.__all__)
-    assert ode_course.checks.__all__ == sorted({"CheckFailed", *names})
+    assert ode_course.checks.__all__ == sorted({"CheckFailed", "NotAnswered", *names})
 
 
 def _loops_that_raise_check_failed(path: Path) -> list[int]:

@@ -3,6 +3,8 @@ each slip named."""
 
 from __future__ import annotations
 
+from inspect import unwrap
+
 import pytest
 
 from ode_course.checks.harness import CheckFailed
@@ -35,7 +37,11 @@ def test_the_verdicts_for_right_answers_are_the_texts_the_notebook_prints(capsys
         (5, "RK4 does not reuse the last stage (no FSAL): count 4 evaluations per step."),
         (17, "the start is not evaluated separately: k₁ of the first step is f(t₀, y₀)."),
         (3, "3 is not right: count steps × stages per step."),
-        (None, "rk4_nfe is not answered yet: replace None with your answer."),
+        (
+            None,
+            "rk4_nfe is not answered yet: it is still None. Set it in the answer cell above this "
+            "check, run that cell, then this one.",
+        ),
         ("16", "rk4_nfe must be a number, please: write 16 without quotes, not '16'."),
         ([16], "rk4_nfe must be a number, please; got [16]."),
         (16.5, "16.5 is not right: count steps × stages per step."),
@@ -43,13 +49,13 @@ def test_the_verdicts_for_right_answers_are_the_texts_the_notebook_prints(capsys
 )
 def test_each_wrong_count_gets_its_full_message(nfe, message):
     with pytest.raises(CheckFailed) as info:
-        check_rk4_nfe(nfe)
+        unwrap(check_rk4_nfe)(nfe)
     assert str(info.value) == message
 
 
 def test_a_parameter_count_times_the_steps_is_named():
     with pytest.raises(CheckFailed) as info:
-        check_odefunc_parameters(6 * 8384)
+        unwrap(check_odefunc_parameters)(6 * 8384)
     assert str(info.value) == (
         "an ODE block has one vector field, shared by every step: do not multiply by the number "
         "of steps or blocks."
@@ -66,8 +72,33 @@ def equal_weights(f, t, y, h):
 
 def test_equal_weights_are_named():
     with pytest.raises(CheckFailed) as info:
-        check_rk4_step(equal_weights)
+        unwrap(check_rk4_step)(equal_weights)
     assert str(info.value) == "rk4_step gets the weights: use (k₁ + 2k₂ + 2k₃ + k₄)/6."
+
+
+def _rk4_with(weights=(1, 2, 2, 1), k4_step=1.0, k4_time=1.0):
+    def step(f, t, y, h):
+        k1 = f(t, y)
+        k2 = f(t + h / 2, y + h / 2 * k1)
+        k3 = f(t + h / 2, y + h / 2 * k2)
+        k4 = f(t + k4_time * h, y + k4_step * h * k3)
+        a, b, c, d = weights
+        return y + h / 6 * (a * k1 + b * k2 + c * k3 + d * k4)
+
+    return step
+
+
+@pytest.mark.parametrize(
+    "answer,match",
+    [
+        (_rk4_with(weights=(1, 1, 1, 1)), "the weights without their 2s"),
+        (_rk4_with(k4_step=0.5), r"k₄ from y \+ h/2 k₃"),
+        (_rk4_with(k4_step=0.5, k4_time=0.5), r"evaluates k₄ at t \+ h/2"),
+    ],
+)
+def test_the_common_rk4_slips_are_named(answer, match):
+    with pytest.raises(CheckFailed, match=match):
+        unwrap(check_rk4_step)(answer)
 
 
 @pytest.mark.parametrize(
@@ -83,7 +114,7 @@ def test_a_wrong_step_is_named(change, match):
         return change(y, h, rk4_step(f, t, y, h))
 
     with pytest.raises(CheckFailed, match=match):
-        check_rk4_step(answer)
+        unwrap(check_rk4_step)(answer)
 
 
 def test_check_rk4_functions(capsys):
@@ -91,13 +122,15 @@ def test_check_rk4_functions(capsys):
     check_rk4_nfe(16)
     assert capsys.readouterr().out.count("Correct") == 2
     with pytest.raises(CheckFailed, match="Euler step"):
-        check_rk4_step(lambda f, t, y, h: y + h * f(t, y))
+        unwrap(check_rk4_step)(lambda f, t, y, h: y + h * f(t, y))
     with pytest.raises(CheckFailed, match="number of steps"):
-        check_rk4_nfe(4)
+        unwrap(check_rk4_nfe)(4)
     with pytest.raises(CheckFailed, match="rk4_nfe is not answered yet"):
-        check_rk4_nfe(None)
+        unwrap(check_rk4_nfe)(None)
     with pytest.raises(CheckFailed, match="rk4_step is not answered yet"):
-        check_rk4_step(lambda f, t, y, h: (_ for _ in ()).throw(NotImplementedError("write it")))
+        unwrap(check_rk4_step)(
+            lambda f, t, y, h: (_ for _ in ()).throw(NotImplementedError("write it"))
+        )
 
 
 def test_check_odefunc_parameters(capsys):
@@ -114,7 +147,7 @@ def test_check_odefunc_parameters(capsys):
     }
     for answer, match in slips.items():
         with pytest.raises(CheckFailed, match=match):
-            check_odefunc_parameters(answer)
+            unwrap(check_odefunc_parameters)(answer)
 
 
 def test_no_success_message_reveals_the_answer(capsys):
@@ -136,7 +169,7 @@ def t_instead_of_midpoint(f, t, y, h):
 
 def test_stages_at_the_wrong_times_are_reported_with_their_times():
     with pytest.raises(CheckFailed) as info:
-        check_rk4_step(t_instead_of_midpoint)
+        unwrap(check_rk4_step)(t_instead_of_midpoint)
     assert str(info.value) == (
         "rk4_step evaluates f at t + (0, 0, 0, h); the stages are at t + (0, h/2, h/2, h): "
         "k₂ and k₃ at the midpoint t + h/2, k₄ at the end t + h."
@@ -152,7 +185,7 @@ def test_stages_at_other_fractions_of_h_are_shown_as_such():
         return y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
 
     with pytest.raises(CheckFailed, match=r"t \+ \(0, 0.25h, h/2, h\)"):
-        check_rk4_step(quarter)
+        unwrap(check_rk4_step)(quarter)
 
 
 def k1_in_k3(f, t, y, h):
@@ -165,7 +198,7 @@ def k1_in_k3(f, t, y, h):
 
 def test_k1_in_k3_is_named():
     with pytest.raises(CheckFailed) as info:
-        check_rk4_step(k1_in_k3)
+        unwrap(check_rk4_step)(k1_in_k3)
     assert str(info.value) == (
         "rk4_step gets k₁ in k₃: the third stage starts from y + h/2 k₂, not y + h/2 k₁."
     )
@@ -179,4 +212,4 @@ def test_a_step_that_calls_f_too_few_times_says_so():
         return y + h / 6 * (k1 + 4 * k2 + k3) + 1.0
 
     with pytest.raises(CheckFailed, match=r"\(it calls f 3 times, RK4 four\)\.$"):
-        check_rk4_step(three_stages)
+        unwrap(check_rk4_step)(three_stages)

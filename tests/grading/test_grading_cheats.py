@@ -33,8 +33,9 @@ import math
 import numpy as np
 import torch
 from ode_course import (
-    AugmentedDynamics, Momentum, activation_memory, adjoint_dynamics, exact_trace, gaussian_kl,
-    hutchinson_trace, masked_gaussian_log_likelihood, odeint, sample_probe, softmax,
+    AdjointStats, AugmentedDynamics, Momentum, ODEFunc, activation_memory, adjoint_dynamics,
+    exact_trace, gaussian_kl, hutchinson_trace, masked_gaussian_log_likelihood, odeint,
+    odeint_adjoint, sample_probe, softmax,
 )
 from ode_course.autodiff import Value
 from ode_course.checks import *
@@ -43,6 +44,12 @@ from ode_course.checks.flow_matching import (
     check_conditional_velocity, check_euler_sampler, check_straightness,
 )
 """
+
+# the field and states that chapter 6's backward-NFE exercise measures
+_ADJOINT_SETUP = (
+    "torch.manual_seed(0)\nfield = ODEFunc(dim=2, hidden=8).double()\n"
+    "z0 = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)\n"
+)
 
 # exercise → (a wrong answer, the right answer, an answer that uses the reference or None)
 ANSWERS: dict[str, tuple[str, str, str | None]] = {
@@ -94,6 +101,11 @@ ANSWERS: dict[str, tuple[str, str, str | None]] = {
         "def max_stable_lr(hessian):\n    return 2 / np.linalg.eigvalsh(hessian).max()",
         "from ode_course.gradient_flow import minimize as max_stable_lr",
     ),
+    "ex-stiff-choice": (
+        "predicted_steps, solver = 48000, 'RK45'",
+        "predicted_steps, solver = math.log(1e4) / (0.95 * 2 / 1e4), 'BDF'",
+        None,
+    ),
     "ex-rk4-step": (
         "def rk4_step(f, t, y, h):\n    return y + h * f(t, y)",
         "def rk4_step(f, t, y, h):\n    k1 = f(t, y)\n    k2 = f(t + h / 2, y + h / 2 * k1)\n"
@@ -128,6 +140,14 @@ ANSWERS: dict[str, tuple[str, str, str | None]] = {
         "def saved_bytes_per_step(batch, dim, hidden, n_stages, itemsize):\n"
         "    activation_memory(torch.nn.Linear(1, 1), torch.zeros(1, 1))\n"
         "    return n_stages * batch * (dim + hidden) * itemsize",
+    ),
+    "ex-backward-nfe": (
+        _ADJOINT_SETUP + "nfe = {2: (20, 20), 11: (20, 20)}",
+        _ADJOINT_SETUP + "nfe = {}\nfor n in (2, 11):\n    stats = AdjointStats()\n"
+        "    times = torch.linspace(0, 2, n, dtype=torch.float64)\n"
+        "    zs = odeint_adjoint(field, z0, times, rtol=1e-6, atol=1e-6, stats=stats)\n"
+        "    (zs**2).sum().backward()\n    nfe[n] = (stats.nfe_forward, stats.nfe_backward)",
+        None,
     ),
     "ex-linear-trace": (
         "def log_det(A, t):\n    return torch.trace(A)",

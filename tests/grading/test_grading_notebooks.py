@@ -51,6 +51,8 @@ def test_the_untouched_student_edition_scores_zero(path, tmp_path):
     student.write_text(json.dumps(edition), encoding="utf-8")
     report = grade_notebook(student, seed=1)
     print(report.summary())
+    # "Run all" on the untouched edition reaches the end: each check says "not answered yet"
+    assert not report.errors and not report.timed_out, report.summary()
     assert report.chapter == int(path.name[:2])
     assert _auto(report), report.summary()
     for score in _auto(report):
@@ -59,3 +61,29 @@ def test_the_untouched_student_edition_scores_zero(path, tmp_path):
             score.exercise,
             score.message,
         )
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_the_student_edition_with_every_solution_typed_in_its_answer_cell_scores_full_marks(
+    path, tmp_path
+):
+    """As a learner who knows every answer: the solution typed where the edition says."""
+    original = json.loads(path.read_text(encoding="utf-8"))
+    typed = {
+        c["metadata"]["student_stub"]: "".join(c["source"])
+        for c in original["cells"]
+        if "student_stub" in c["metadata"]
+    }
+    edition = student_edition(original)
+    for cell in edition["cells"]:
+        if "stub" in cell["metadata"].get("tags", []):
+            cell["source"] = typed["".join(cell["source"])]
+    student = tmp_path / path.name
+    student.write_text(json.dumps(edition), encoding="utf-8")
+    report = grade_notebook(student, seed=2)
+    print(report.summary())
+    assert not report.errors and not report.timed_out, report.summary()
+    wanted = {e.id for e in EXERCISES.values() if e.chapter == int(path.name[:2])}
+    assert {s.exercise for s in _auto(report)} == wanted
+    for score in _auto(report):
+        assert score.points == score.max > 0, (score.exercise, score.message)

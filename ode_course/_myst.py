@@ -224,6 +224,12 @@ def unlatex(text: str) -> str:
     text = accent.sub(
         lambda m: unicodedata.normalize("NFC", m.group(2) + _ACCENTS[m.group(1).strip()]), text
     )
+    letters = {"o": "ø", "O": "Ø", "ss": "ß", "aa": "å"}
+    text = re.sub(
+        r"\{\\(o|O|ss|aa)\}|\\(o|O|ss|aa)(?![a-zA-Z])\s?",
+        lambda m: letters[m.group(1) or m.group(2)],
+        text,
+    )
     return text.replace("{", "").replace("}", "")
 
 

@@ -352,10 +352,12 @@ def test_every_check_says_not_answered_yet_for_the_untouched_starter_code(path):
     """Each check cell of the student edition, run after its exercise's starter code."""
     edition = student_editions(ROOT / "notebooks")[path.name]
     found = 0
-    for _, code_cells in _check_cells(edition):
+    for j, code_cells in _check_cells(edition):
         namespace = _namespace()
         for cell in code_cells[:-1]:
             exec(source(cell), namespace)  # the stubs: definitions and `answer = None`
+        for name in edition["cells"][j]["metadata"]["grade"]["answer"]:
+            namespace.setdefault(name, None)  # read by the check, defined earlier in the chapter
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):  # said, not raised: "Run all" goes on
             exec(source(code_cells[-1]), namespace)

@@ -200,9 +200,8 @@ def reference_list(keys: list[str], bibliography: Mapping[str, Mapping[str, str]
             continue
         authors = _authors(entry["author"]) if "author" in entry else ""
         title = unlatex(entry.get("title", key))
-        venue = unlatex(
-            entry.get("journal") or entry.get("booktitle") or entry.get("publisher") or ""
-        )
+        venue = entry.get("journal") or entry.get("booktitle") or entry.get("publisher") or ""
+        venue = unlatex(re.sub(r"\\url\{([^}]*)\}", r"\1", venue or entry.get("howpublished", "")))
         line = f"- {authors} ({entry.get('year', 'n.d.')}). *{title}*."
         lines.append(line + (f" {venue}." if venue else ""))
     return "\n".join(lines)

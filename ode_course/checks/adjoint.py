@@ -268,16 +268,21 @@ def check_saved_bytes(saved_bytes_per_step: Callable[[int, int, int, int, int], 
     passed("your count matches what autograd keeps, for three configurations.")
 
 
-def _adjoint_nfe(
-    field: torch.nn.Module, z0: torch.Tensor, n_times: int, last_only: bool = False
-) -> tuple[int, int]:
+def _is_count_pair(pair: Any) -> bool:
+    return (
+        isinstance(pair, tuple | list)
+        and len(pair) == 2
+        and all(isinstance(k, int) and not isinstance(k, bool) for k in pair)
+    )
+
+
+def _adjoint_nfe(field: torch.nn.Module, z0: torch.Tensor, n_times: int) -> tuple[int, int]:
     """(forward, backward) NFE of odeint_adjoint on [0, 2] with n_times outputs, tolerance 1e-6."""
     stats = AdjointStats()
     z0 = z0.detach().clone().requires_grad_(True)
     times = torch.linspace(0, 2, n_times, dtype=z0.dtype)
     zs = odeint_adjoint(field, z0, times, rtol=1e-6, atol=1e-6, stats=stats)
-    loss = (zs[-1] ** 2).sum() if last_only else (zs**2).sum()
-    torch.autograd.grad(loss, z0)
+    torch.autograd.grad((zs**2).sum(), z0)
     return stats.nfe_forward, stats.nfe_backward
 
 
@@ -297,8 +302,7 @@ def check_backward_nfe(nfe: Any, field: torch.nn.Module, z0: torch.Tensor) -> No
 
     Raises:
         CheckFailed: not a dict of two pairs of counts, or counts that differ from the
-            measurement; the message names the likely slip (the pair reversed, a loss that reads
-            only the last time).
+            measurement; the message names the likely slip (the pair reversed).
 
     Example:
         >>> from ode_course.models import ODEFunc
@@ -318,28 +322,23 @@ def check_backward_nfe(nfe: Any, field: torch.nn.Module, z0: torch.Tensor) -> No
         raise CheckFailed(
             f"nfe must have the keys 2 and 11 (the numbers of output times); got {got}."
         )
-    for n, pair in nfe.items():
-        if not (
-            isinstance(pair, tuple | list)
-            and len(pair) == 2
-            and all(isinstance(k, int) and not isinstance(k, bool) for k in pair)
-        ):
-            raise CheckFailed(
-                f"nfe[{n}] must be a pair of whole numbers (stats.nfe_forward, "
-                f"stats.nfe_backward); got {pair!r:.60}."
-            )
+    bad = next((n for n, pair in nfe.items() if not _is_count_pair(pair)), None)
+    if bad is not None:
+        raise CheckFailed(
+            f"nfe[{bad}] must be a pair of whole numbers (stats.nfe_forward, "
+            f"stats.nfe_backward); got {nfe[bad]!r:.60}."
+        )
     want = {n: _adjoint_nfe(field, z0, n) for n in (2, 11)}
     got = {n: tuple(pair) for n, pair in nfe.items()}
     if got == want:
         passed("your counts are the measured ones: the backward NFE grows with the output times.")
         return
-    if got == {n: (b, f) for n, (f, b) in want.items()}:
-        raise CheckFailed("each pair is reversed: store (forward NFE, backward NFE).")
-    if got == {n: _adjoint_nfe(field, z0, n, last_only=True) for n in (2, 11)}:
-        raise CheckFailed(
-            "your loss reads only the last time, zs[-1]: the exercise's loss, (zs**2).sum(), reads "
-            "every output time, and only then does the backward solve restart at each one."
-        )
+    mistakes = {
+        "each pair is reversed: store (forward NFE, backward NFE)": {
+            n: (b, f) for n, (f, b) in want.items()
+        },
+    }
+    name_the_mistake(got, mistakes, lambda a, b: a == b)
     raise CheckFailed(
         f"nfe = {got}, but the measurement gives {want}: use odeint_adjoint(field, z0, "
         "torch.linspace(0, 2, n), rtol=1e-6, atol=1e-6, stats=AdjointStats()) and the loss "

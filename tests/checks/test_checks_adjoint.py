@@ -7,8 +7,14 @@ from inspect import unwrap
 import pytest
 import torch
 
-from ode_course.checks.adjoint import check_augmented_dynamics, check_saved_bytes
+from ode_course.adjoint import AdjointStats, odeint_adjoint
+from ode_course.checks.adjoint import (
+    check_augmented_dynamics,
+    check_backward_nfe,
+    check_saved_bytes,
+)
 from ode_course.checks.harness import CheckFailed
+from ode_course.models import ODEFunc
 
 
 def augmented_dynamics(func, t, z, a):
@@ -145,3 +151,39 @@ def test_success_messages_do_not_reveal_the_answers(capsys):
     check_augmented_dynamics(augmented_dynamics)
     out = capsys.readouterr().out
     assert "n_stages" not in out and "hidden" not in out and "aᵀ" not in out
+
+
+def _measured(field, z0, loss):
+    nfe = {}
+    for n in (2, 11):
+        stats = AdjointStats()
+        times = torch.linspace(0, 2, n, dtype=torch.float64)
+        zs = odeint_adjoint(field, z0, times, rtol=1e-6, atol=1e-6, stats=stats)
+        loss(zs).backward()
+        nfe[n] = (stats.nfe_forward, stats.nfe_backward)
+    return nfe
+
+
+def test_check_backward_nfe_repeats_the_measurement_and_names_the_slips(capsys):
+    """The oracle is odeint_adjoint with AdjointStats itself, measured the learner's way."""
+    torch.manual_seed(0)
+    field = ODEFunc(dim=2, hidden=8).double()
+    z0 = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
+    right = _measured(field, z0, lambda zs: (zs**2).sum())
+    assert right[11][1] > right[2][1]  # the backward solve restarts at every output time
+    check_backward_nfe(right, field, z0)
+    assert capsys.readouterr().out.startswith("Correct")
+    # the backward solve restarts at every output time, whatever the loss reads there
+    assert _measured(field, z0, lambda zs: (zs[-1] ** 2).sum()) == right
+    reversed_ = {n: (b, f) for n, (f, b) in right.items()}
+    for answer, match in (
+        (reversed_, "each pair is reversed"),
+        ({2: right[2]}, "must have the keys 2 and 11"),
+        ({2: right[2], 11: (1.5, 2)}, r"nfe\[11\] must be a pair of whole numbers"),
+        ({2: right[2], 11: (1, 2)}, r"but the measurement gives"),
+        ([1, 2], "must have the keys 2 and 11"),
+    ):
+        with pytest.raises(CheckFailed, match=match):
+            unwrap(check_backward_nfe)(answer, field, z0)
+    check_backward_nfe(None, field, z0)
+    assert "nfe is not answered yet" in capsys.readouterr().out

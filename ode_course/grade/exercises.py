@@ -30,6 +30,9 @@ class Exercise:
             (its check repeats it).
         references: the implementations that the answer must neither be, wrap nor call:
             ``"module"`` (all of it) or ``"module:qualname"``.
+        inputs: names among ``answer`` that the check reads but the learner did not write (the
+            chapter's field, say): saved and passed to the check, never taken for a copy of a
+            reference.
     """
 
     id: str
@@ -39,6 +42,7 @@ class Exercise:
     check: str
     randomised: str | None = None
     references: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
 
 
 _C = "ode_course.checks."
@@ -148,6 +152,7 @@ EXERCISES: dict[str, Exercise] = {
             2,
             ("nfe", "field", "z0"),
             _C + "adjoint:check_backward_nfe",
+            inputs=("field", "z0"),
         ),
         Exercise(
             "ex-linear-trace",

@@ -318,9 +318,9 @@ def check_backward_nfe(nfe: Any, field: torch.nn.Module, z0: torch.Tensor) -> No
     """
     answered(nfe, "nfe")
     if not isinstance(nfe, dict) or sorted(nfe) != [2, 11]:
-        got = sorted(nfe) if isinstance(nfe, dict) else type(nfe).__name__
+        keys = sorted(nfe) if isinstance(nfe, dict) else type(nfe).__name__
         raise CheckFailed(
-            f"nfe must have the keys 2 and 11 (the numbers of output times); got {got}."
+            f"nfe must have the keys 2 and 11 (the numbers of output times); got {keys}."
         )
     bad = next((n for n, pair in nfe.items() if not _is_count_pair(pair)), None)
     if bad is not None:

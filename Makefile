@@ -117,7 +117,8 @@ grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path [ARGS='--csv s.csv']"; exit 2; }
 	$(BIN)/python -m ode_course.grade "$(SUBMISSIONS)" $(ARGS)
 
-# The grader on every chapter: the repository's notebooks score full marks, student editions 0.
+# The grader on every chapter: each student edition scores 0 untouched (and runs to its end),
+# and full marks with every solution typed into its answer cell.
 grade-check: $(STAMP)
 	ODE_COURSE_GRADE_NOTEBOOKS=1 $(BIN)/pytest tests/grading/test_grading_notebooks.py -q \
 		-p no:cacheprovider -n 2

@@ -457,3 +457,28 @@ def test_the_answer_key_has_every_exercise_numbered_with_its_rubric_or_check_and
     # not in the book, not tracked
     assert all("answer_key" not in f for f in _toc_files())
     assert "_build/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_student_edition_links_the_published_book_not_the_repository_and_lists_its_references(
+    path,
+):
+    """A student edition leaves the repository (Colab, a download): its links into book/ go to
+    the published pages, each built from a page that exists, and its citations are listed."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    base = config["html"]["baseurl"]
+    org, repo = config["repository"]["url"].rstrip("/").split("/")[-2:]
+    assert base == f"https://{org}.github.io/{repo}/"  # where .github/workflows/pages.yml publishes
+    text = "".join(
+        "".join(c["source"])
+        for c in json.loads((STUDENT / path.name).read_text(encoding="utf-8"))["cells"]
+        if c["cell_type"] == "markdown"
+    )
+    assert "../book/" not in text
+    pages = re.findall(re.escape(base) + r"([\w/-]+)\.html", text)
+    assert pages, "no link to the book's package reference"
+    for page in pages:
+        assert (ROOT / f"{page}.md").exists(), page
+    cited = re.findall(r"\(([A-Z][^()]*?), (\d{4})\)", text)
+    if cited:
+        assert "## References" in text

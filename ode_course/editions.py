@@ -209,12 +209,13 @@ def reference_list(keys: list[str], bibliography: Mapping[str, Mapping[str, str]
 
 def _cited_keys(cells: list[dict[str, Any]]) -> list[str]:
     """The cite keys of the markdown cells, in order of first use."""
-    keys: list[str] = []
-    for cell in cells:
-        if cell["cell_type"] != "markdown":
-            continue
-        for match in _CITE_ROLE.finditer(source(cell)):
-            keys += [k.strip() for k in match.group(1).split(",") if k.strip() not in keys]
+    keys = (
+        key.strip()
+        for cell in cells
+        if cell["cell_type"] == "markdown"
+        for match in _CITE_ROLE.finditer(source(cell))
+        for key in match.group(1).split(",")
+    )
     return list(dict.fromkeys(keys))
 
 

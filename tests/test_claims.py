@@ -212,6 +212,14 @@ def test_every_law_about_a_method_is_cited_argued_or_scoped(path):
     )
 
 
+def _one_notebook(tmp_path: Path, prose: str, *cells: dict) -> Path:
+    """A notebook of one markdown cell (``prose``) and the given cells, written to tmp_path."""
+    path = tmp_path / "x.ipynb"
+    markdown = {"cell_type": "markdown", "metadata": {}, "source": prose}
+    path.write_text(json.dumps({"cells": [markdown, *cells]}), encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize(
     "text, numbers",
     [
@@ -224,19 +232,9 @@ def test_every_law_about_a_method_is_cited_argued_or_scoped(path):
     ],
 )
 def test_the_scanner_finds_unbacked_numbers_and_only_those(tmp_path, text, numbers):
-    nb = {
-        "cells": [
-            {"cell_type": "markdown", "metadata": {}, "source": text},
-            {
-                "cell_type": "code",
-                "metadata": {},
-                "source": "assert 0.05 < gap < 0.3",
-                "outputs": [{"output_type": "stream", "name": "stdout", "text": "gap 0.224\n"}],
-            },
-        ]
-    }
-    path = tmp_path / "x.ipynb"
-    path.write_text(json.dumps(nb), encoding="utf-8")
+    printed = {"output_type": "stream", "name": "stdout", "text": "gap 0.224\n"}
+    code = {"cell_type": "code", "metadata": {}, "source": "assert 0.05 < gap < 0.3"}
+    path = _one_notebook(tmp_path, text, {**code, "outputs": [printed]})
     assert [f.split("'")[1] for f in unbacked_numbers(path)] == numbers
 
 
@@ -253,10 +251,7 @@ def test_the_scanner_finds_unbacked_numbers_and_only_those(tmp_path, text, numbe
     ],
 )
 def test_the_scanner_finds_unargued_laws_and_only_those(tmp_path, text, flagged):
-    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": text}]}
-    path = tmp_path / "x.ipynb"
-    path.write_text(json.dumps(nb), encoding="utf-8")
-    assert bool(unargued_laws(path)) == flagged
+    assert bool(unargued_laws(_one_notebook(tmp_path, text))) == flagged
 
 
 def test_every_allowed_entry_is_still_used():

@@ -12,8 +12,8 @@ A check runs in four moves, and this module holds the parts that are the same fo
    :class:`CheckFailed`, first through :func:`name_the_mistake`, which looks the answer up in the
    check's table of typical mistakes, and otherwise with the check's general message. An answer
    that is still the starter code raises :class:`NotAnswered`, which every public check
-   (decorated with :func:`exercise_check`) prints as "Not answered yet: …" without stopping the
-   notebook, so that "Run all" on an untouched notebook reaches its end.
+   (decorated with :func:`exercise_check`) prints ("… is not answered yet: …") without stopping
+   the notebook, so that "Run all" on an untouched notebook reaches its end.
 
 :class:`CheckFailed` and :class:`NotAnswered` are public; the chapters' check modules import the
 rest.

@@ -14,7 +14,7 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax
 
 .PHONY: help install lint typecheck unit nbval nbval-portable nbval-all outputs html browser test book lab serve links times \
-	guide student answer-key clean grade grade-check
+	guide student answer-key clean grade grade-check wheel-check
 
 help:
 	@echo "make book   build the HTML book into _build/html (creates .venv and installs on first use)"
@@ -32,7 +32,7 @@ help:
 # The virtual environment, with the versions we test with pinned by constraints.txt.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[book,dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[book,dev,instructor]"
 	touch $@
 
 install: $(STAMP)
@@ -46,24 +46,24 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest tests ode_course --doctest-modules -q -p no:cacheprovider -n 2
+	$(BIN)/pytest tests ode_course course_tools --doctest-modules -q -p no:cacheprovider -n 2
 
-# pytest --nbval with tests/nbval_sanitize.cfg, in kernels set up by tools/numeric_configs.py.
+# pytest --nbval with tests/nbval_sanitize.cfg, in kernels set up by course_tools/numeric_configs.py.
 nbval: $(STAMP)
-	$(BIN)/python tools/nbval_portable.py --config default
+	$(BIN)/python -m course_tools nbval --config default
 
 # The same comparison, as another machine would run it: other BLAS kernels, PyTorch's scalar
-# kernels, other thread counts (tools/numeric_configs.py says which and why). See CONTRIBUTING.md.
+# kernels, other thread counts (course_tools/numeric_configs.py says which and why). See CONTRIBUTING.md.
 nbval-portable: $(STAMP)
-	$(BIN)/python tools/nbval_portable.py
+	$(BIN)/python -m course_tools nbval
 
 # `make nbval` and `make nbval-portable` at once: three runs side by side keep two cores busy.
 nbval-all: $(STAMP)
-	$(BIN)/python tools/nbval_portable.py --with-default
+	$(BIN)/python -m course_tools nbval --with-default
 
 # The one way to store outputs: every notebook re-executed top to bottom in a fresh kernel.
 outputs: $(STAMP)
-	$(BIN)/python tools/store_outputs.py
+	$(BIN)/python -m course_tools outputs
 
 $(MATHJAX)/tex-mml-chtml.js:
 	@command -v npm >/dev/null || { echo "npm (Node.js) is needed once, to copy MathJax into the book"; exit 1; }
@@ -73,7 +73,7 @@ $(MATHJAX)/tex-mml-chtml.js:
 
 html: $(STAMP) $(MATHJAX)/tex-mml-chtml.js
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
-	$(BIN)/python tools/reference_pages.py --check
+	$(BIN)/python -m course_tools reference --check
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 # Debian's Chromium (never a browser downloaded by Playwright), then every page of the book.
@@ -84,7 +84,7 @@ $(CHROMIUM):
 browser: $(STAMP) $(CHROMIUM)
 	$(BIN)/python tests/browser_check.py --chromium $(CHROMIUM)
 
-test: lint typecheck unit grade-check nbval-all html browser
+test: lint typecheck unit wheel-check grade-check nbval-all html browser
 	@echo "make test: all checks passed"
 
 book: html
@@ -100,22 +100,22 @@ serve:
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 links: $(STAMP)
-	$(BIN)/python tools/sync_links.py
+	$(BIN)/python -m course_tools links
 
 # The published student editions: tracked in student/ (outputs cleared), checked by
 # tests/test_editions.py. Colab opens them at the release tag vX.Y.Z (pyproject's version)
 # once git has that tag, otherwise at main.
 student: $(STAMP)
-	$(BIN)/python -m ode_course.editions notebooks student
+	$(BIN)/python -m course_tools student
 
 # For instructors only (every solution and rubric): not tracked, not in the book.
 answer-key: $(STAMP)
-	$(BIN)/python -m ode_course.editions notebooks --answer-key _build/answer_key.md
+	$(BIN)/python -m course_tools answer-key
 
 # Score submitted notebooks: make grade SUBMISSIONS=folder-or-notebook [ARGS="--csv scores.csv"]
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path [ARGS='--csv s.csv']"; exit 2; }
-	$(BIN)/python -m ode_course.grade "$(SUBMISSIONS)" $(ARGS)
+	$(BIN)/python -m course_tools grade "$(SUBMISSIONS)" $(ARGS)
 
 # The grader on every chapter: each student edition scores 0 untouched (and runs to its end),
 # and full marks with every solution typed into its answer cell.
@@ -123,12 +123,17 @@ grade-check: $(STAMP)
 	ODE_COURSE_GRADE_NOTEBOOKS=1 $(BIN)/pytest tests/grading/test_grading_notebooks.py -q \
 		-p no:cacheprovider -n 2
 
+# The package as Colab installs it: a wheel, no extras, in a fresh environment outside the
+# checkout; the notebooks' imports and chapters 1 and 6 under nbval (tests/wheel_check.py).
+wheel-check: $(STAMP)
+	$(BIN)/python tests/wheel_check.py
+
 times: $(STAMP)
 	$(BIN)/python benchmarks/notebook_times.py --json benchmarks/notebook_times.json
-	$(BIN)/python tools/instructor_guide.py
+	$(BIN)/python -m course_tools guide
 
 guide: $(STAMP)
-	$(BIN)/python tools/instructor_guide.py
+	$(BIN)/python -m course_tools guide
 
 clean:
 	rm -rf _build

@@ -28,9 +28,6 @@ Modules are named by concept, in the order of the chapters:
   classification sets, 2-D densities, irregular time series;
 - :mod:`~ode_course.plotting`: figures the chapters share;
 - :mod:`~ode_course.checks`: the exercises' check functions, one module per chapter;
-- :mod:`~ode_course.editions`: student editions of the notebooks, without solutions;
-- :mod:`~ode_course.grade`: the grader, which scores submitted notebooks by running them and
-  calling the checks on the objects they define, in a fresh process;
 - :mod:`~ode_course.seeding`: one call to seed Python, numpy and torch.
 
 Every public name of every module is also importable from ``ode_course`` itself:
@@ -48,9 +45,7 @@ from ode_course.backends import *
 from ode_course.checks import *
 from ode_course.cnf import *
 from ode_course.data import *
-from ode_course.editions import *
 from ode_course.flow_matching import *
-from ode_course.grade import *
 from ode_course.gradient_flow import *
 from ode_course.landscapes import *
 from ode_course.latent import *

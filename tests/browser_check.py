@@ -34,9 +34,8 @@ import yaml
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
 
-from sync_links import colab_url, repo_slug  # noqa: E402
+from course_tools.links import colab_url, repo_slug  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless",

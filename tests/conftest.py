@@ -6,13 +6,19 @@ conftest would collide.
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import matplotlib
 import pytest
 import torch
 from hypothesis import settings
 
+from course_tools import course
+
 matplotlib.use("Agg")
+
+# The tools read the course from the checkout these tests belong to, wherever pytest runs.
+course.set_root(Path(__file__).resolve().parents[1])
 
 # The same examples on every run, so that CI never fails by the luck of the draw; widen the
 # search locally with HYPOTHESIS_PROFILE=explore.

@@ -1,4 +1,4 @@
-"""Tests for ode_course.editions: student editions drop exactly the solutions."""
+"""Tests for course_tools.editions: student editions drop exactly the solutions."""
 
 from __future__ import annotations
 
@@ -15,8 +15,18 @@ import pytest
 import torch
 import yaml
 
-from ode_course import PUBLIC_MODULES
-from ode_course._myst import (
+from course_tools import course
+from course_tools.__main__ import main as course_tools_main
+from course_tools.editions import (
+    _release_ref,
+    answer_key,
+    stale_student_editions,
+    student_edition,
+    student_editions,
+    write_answer_key,
+    write_student_editions,
+)
+from course_tools.myst import (
     citation_labels,
     exercise_numbers,
     find_exercises,
@@ -24,16 +34,7 @@ from ode_course._myst import (
     read_bibliography,
     source,
 )
-from ode_course.editions import (
-    _release_ref,
-    answer_key,
-    main,
-    stale_student_editions,
-    student_edition,
-    student_editions,
-    write_answer_key,
-    write_student_editions,
-)
+from ode_course import PUBLIC_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -418,18 +419,24 @@ def test_the_colab_ref_is_the_release_tag_when_git_has_it_and_main_otherwise(tmp
     assert student_edition(nb)["cells"][1]["source"] == nb["cells"][1]["source"]
 
 
-def test_the_check_finds_a_stale_a_missing_and_an_orphaned_edition(tmp_path, capsys):
-    src, dest = tmp_path / "nb", tmp_path / "student"
+def test_the_check_finds_a_stale_a_missing_and_an_orphaned_edition(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(course, "_ROOT", course._ROOT)  # the command line sets the course root
+    src, dest = tmp_path / "notebooks", tmp_path / "student"
     src.mkdir()
+    (tmp_path / "_toc.yml").write_text("root: intro\n")
     for name in ("01_a", "02_b"):
         (src / f"{name}.ipynb").write_text(json.dumps(notebook(md(f"# {name}"))))
-    assert main([str(src), str(dest), "--ref", "main"]) == 0
-    assert main([str(src), str(dest), "--check"]) == 0
+
+    def cli(*args: str) -> int:
+        return course_tools_main(["--root", str(tmp_path), "student", *args])
+
+    assert cli("--ref", "main") == 0
+    assert cli("--check") == 0
     (src / "01_a.ipynb").write_text(json.dumps(notebook(md("# changed"))))
     (dest / "03_c.ipynb").write_text((dest / "02_b.ipynb").read_text())
     (dest / "02_b.ipynb").unlink()
     assert stale_student_editions(src, dest) == ["01_a.ipynb", "02_b.ipynb", "03_c.ipynb"]
-    assert main([str(src), str(dest), "--check"]) == 1
+    assert cli("--check") == 1
     assert "make student" in capsys.readouterr().err
     (dest / "other.ipynb").write_text(json.dumps(notebook()))  # not an edition: kept
     write_student_editions(src, dest)

@@ -24,8 +24,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from ode_course._myst import find_exercises, source
-from ode_course.editions import student_editions
+from course_tools.editions import student_editions
+from course_tools.myst import find_exercises, source
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

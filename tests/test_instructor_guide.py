@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from course_tools import guide as instructor_guide
 
-import instructor_guide  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -109,4 +107,4 @@ def test_citation_cff_names_the_version_of_pyproject_and_the_configured_reposito
 def test_the_page_documents_student_editions_and_has_a_grading_section():
     assert "## Handing out student editions" in PAGE_TEXT and "`student/`" in PAGE_TEXT
     grading = PAGE_TEXT.split("## Grading submissions\n", 1)[1].split("\n## ", 1)[0]
-    assert "python -m ode_course.grade" in grading
+    assert "python -m course_tools grade" in grading

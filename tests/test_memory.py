@@ -130,3 +130,11 @@ def test_activation_memory_ignores_tensors_saved_by_discarded_branches():
 
     x = torch.randn(11, 5, dtype=torch.float64)
     assert activation_memory(Wasteful(), x) == 11 * 5 * 8
+
+
+def test_an_older_torch_is_refused_with_the_fix(monkeypatch):
+    monkeypatch.setattr(torch, "__version__", "2.1.2")
+    with pytest.raises(RuntimeError, match=r"torch>=2\.2.*pip install -U torch"):
+        TensorMemory()
+    with pytest.raises(RuntimeError, match=r"torch>=2\.2"):
+        activation_memory(torch.nn.Linear(2, 2), torch.zeros(1, 2))

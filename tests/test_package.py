@@ -134,20 +134,41 @@ def test_module_paths_the_notebooks_and_book_use_still_resolve(path):
     assert getattr(importlib.import_module(module), name) is getattr(ode_course, name)
 
 
-def test_a_plain_install_ships_every_subpackage():
-    # Colab installs with `pip install git+...`, not in editable mode: setuptools must find
-    # ode_course/solvers/, cnf/, ... as well as the top level.
+def test_the_wheel_ships_both_packages_and_asks_a_learner_for_no_instructor_dependency(tmp_path):
+    # Colab installs a wheel (`pip install git+...`), not the checkout: build one and read it.
+    # `make wheel-check` installs it in a fresh environment and runs notebooks against it.
+    import subprocess
+    import sys
+    import zipfile
+
+    root = PACKAGE.parent
+    build = [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "--no-build-isolation"]
+    subprocess.run(
+        [*build, "-q", "-w", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("ode_course-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in ("ode_course", "course_tools"):
+        for init in (root / package).rglob("__init__.py"):
+            assert init.relative_to(root).as_posix() in names, init
+    assert "course_tools/guide_grading.md" in names
+    meta = next(n for n in names if n.endswith("METADATA"))
+    lines = zipfile.ZipFile(wheel).read(meta).decode().splitlines()
+    plain = [x.split(":", 1)[1].strip() for x in lines if x.startswith("Requires-Dist:")]
+    plain = [x for x in plain if "extra ==" not in x]
+    for tool in ("nbformat", "nbclient", "cloudpickle", "ipykernel", "pybtex", "markdown-it"):
+        assert not any(x.startswith(tool) for x in plain), (tool, plain)
+    assert "Requires-Python: >=3.11" in lines  # tomllib in the tests, and CI runs 3.11
+
+
+def test_the_torch_floor_is_the_release_whose_saved_tensor_callbacks_fire():
     import tomllib
-    from setuptools import find_packages
 
     config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
-    found = find_packages(str(PACKAGE.parent), **config["tool"]["setuptools"]["packages"]["find"])
-    on_disk = {
-        ".".join(path.parent.relative_to(PACKAGE.parent).parts)
-        for path in PACKAGE.rglob("__init__.py")
-    }
-    assert set(found) == on_disk
-    assert len(on_disk) > 1
+    floor = next(d for d in config["project"]["dependencies"] if d.startswith("torch"))
+    assert floor == f"torch>={ode_course.memory.OLDEST_TORCH}"
 
 
 def test_the_licences_are_stated_in_the_repository_and_the_book():

@@ -7,12 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_workflows import make_recipe
+
+from course_tools import numeric_configs
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-
-import numeric_configs  # noqa: E402
-from test_workflows import make_recipe  # noqa: E402
 
 
 def test_every_configuration_changes_kernels_and_threads():
@@ -33,6 +32,16 @@ def test_environment_applies_a_configuration_and_rejects_unknown_names(monkeypat
     assert env["OMP_NUM_THREADS"] == "1" and env["ATEN_CPU_CAPABILITY"] == "default"
     with pytest.raises(ValueError, match=r"config must be 'default' or one of .* Fix: pick"):
         numeric_configs.environment("quantum")
+
+
+def test_the_sse_configuration_leaves_numpy_on_its_baseline_whatever_its_release_calls_it():
+    # numpy 2.1 ignores NPY_DISABLE_CPU_FEATURES=X86_V3 and numpy 2.4 ignores "AVX2 FMA3":
+    # the value is computed from the numpy that runs, and what it enables is read back.
+    dispatched, enabled = numeric_configs.numpy_dispatch()
+    _, under_sse = numeric_configs.numpy_dispatch(numeric_configs.environment("sse-1thread"))
+    assert under_sse == [], (dispatched, under_sse)
+    _, under_avx = numeric_configs.numpy_dispatch(numeric_configs.environment("avx-3threads"))
+    assert under_avx == enabled
 
 
 def test_kernels_keep_the_runtimes_stderr_out_of_cells_but_not_python_warnings():
@@ -66,7 +75,7 @@ def test_a_failure_shows_the_text_of_an_output_the_notebook_did_not_store(tmp_pa
     cell.execution_count = 1
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), tmp_path / "warns.ipynb")
     run = subprocess.run(
-        [sys.executable, "tools/nbval_portable.py", "--config", "default", str(tmp_path)],
+        [sys.executable, "-m", "course_tools", "nbval", "--config", "default", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -78,10 +87,10 @@ def test_a_failure_shows_the_text_of_an_output_the_notebook_did_not_store(tmp_pa
 
 def test_make_test_runs_the_portable_check_and_make_outputs_stores_in_fresh_kernels():
     assert "nbval-all" in _prerequisites("test").split()
-    assert "tools/nbval_portable.py --with-default" in make_recipe("nbval-all")
-    assert "tools/nbval_portable.py --config default" in make_recipe("nbval")
-    assert "tools/nbval_portable.py" in make_recipe("nbval-portable")
-    assert "tools/store_outputs.py" in make_recipe("outputs")
+    assert "-m course_tools nbval --with-default" in make_recipe("nbval-all")
+    assert "-m course_tools nbval --config default" in make_recipe("nbval")
+    assert "-m course_tools nbval" in make_recipe("nbval-portable")
+    assert "-m course_tools outputs" in make_recipe("outputs")
 
 
 def _prerequisites(target: str) -> str:

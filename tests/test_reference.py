@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import subprocess
@@ -12,12 +13,11 @@ import pytest
 import yaml
 
 import ode_course
+from course_tools import reference_pages
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
-import reference_pages  # noqa: E402
 from plain_docstrings import escape_line, escape_lines  # noqa: E402
 
 REFERENCE = ROOT / "book" / "reference"
@@ -26,7 +26,7 @@ DIRECTIVE = re.compile(r"^\.\. (?:auto(?:class|function|exception)|py:data):: (\
 
 def test_the_committed_pages_and_links_are_what_the_generator_writes():
     run = subprocess.run(
-        [sys.executable, "tools/reference_pages.py", "--check"],
+        [sys.executable, "-m", "course_tools", "reference", "--check"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -36,17 +36,32 @@ def test_the_committed_pages_and_links_are_what_the_generator_writes():
 
 
 def test_every_public_name_has_exactly_one_entry():
+    tools = {f"{page}.md" for _, _, page in reference_pages.TOOL_PAGES}
     entries = [
-        name for page in REFERENCE.glob("*.md") for name in DIRECTIVE.findall(page.read_text())
+        name
+        for page in REFERENCE.glob("*.md")
+        if page.name not in tools
+        for name in DIRECTIVE.findall(page.read_text())
     ]
     assert sorted(entries) == ode_course.__all__
+
+
+def test_the_tooling_pages_document_every_public_name_of_their_modules():
+    for name, _, page in reference_pages.TOOL_PAGES:
+        module = importlib.import_module("course_tools.course" if name == "course_tools" else name)
+        documented = DIRECTIVE.findall((REFERENCE / f"{page}.md").read_text())
+        assert sorted(documented) == sorted(module.__all__), name
 
 
 def test_every_reference_page_is_in_the_table_of_contents_so_the_browser_check_opens_it():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     part = next(p for p in toc["parts"] if p["caption"] == "Package reference")
     listed = [chapter["file"] for chapter in part["chapters"]]
-    pages = ["book/reference/index"] + [f"book/reference/{m}" for m, _, _ in reference_pages.PAGES]
+    pages = ["book/reference/index"] + [
+        f"book/reference/{m}"
+        for m in [m for m, _, _ in reference_pages.PAGES]
+        + [page for _, _, page in reference_pages.TOOL_PAGES]
+    ]
     assert listed == pages
     assert sorted(f"book/reference/{p.stem}" for p in REFERENCE.glob("*.md")) == sorted(pages)
 

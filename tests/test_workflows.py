@@ -32,7 +32,7 @@ def test_pages_workflow_builds_with_make_book_and_publishes_the_html():
 
 def test_colab_workflow_runs_the_nbval_command_of_make_test():
     nbval = make_recipe("nbval").replace("$(BIN)/python", "python3").strip()
-    assert nbval.startswith("python3 tools/nbval_portable.py")  # pytest --nbval, set up kernels
+    assert nbval.startswith("python3 -m course_tools nbval")  # pytest --nbval, set up kernels
     commands = [" ".join(s.split()) for s in steps("colab-weekly.yml")]
     assert nbval in commands, (nbval, commands)
     flow = yaml.safe_load((WORKFLOWS / "colab-weekly.yml").read_text(encoding="utf-8"))

@@ -1,7 +1,7 @@
 """Sphinx extension: publish each chapter's student edition and link it from the chapter page.
 
 At the end of the build, the published student edition of every notebook page (solutions
-removed, plain Markdown, numbered as in the book: see ``ode_course.editions``; ``make student``
+removed, plain Markdown, numbered as in the book: see ``course_tools.editions``; ``make student``
 writes them to the tracked folder ``student/``, and a test keeps that folder up to date) is
 copied to ``student/NAME.ipynb`` in the HTML output, and each notebook page gets a line under
 its Colab badge linking to it.

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from course_tools.grade import EXERCISES, grade_notebook
+from course_tools.grade.grader import CSV_COLUMNS, write_csv
 from ode_course.checks import adjoint, backprop, chain_rule, neural_ode
-from ode_course.grade import EXERCISES, grade_notebook
-from ode_course.grade.grader import CSV_COLUMNS, write_csv
 
 IMPORTS = """\
 import math

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ode_course.editions import student_edition
-from ode_course.grade import EXERCISES, grade_notebook
+from course_tools.editions import student_edition
+from course_tools.grade import EXERCISES, grade_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted(

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from course_tools.grade import EXERCISES, randomised, references
+from course_tools.grade.grader import detect_chapter
 from ode_course.checks.harness import CheckFailed
-from ode_course.grade import EXERCISES, randomised, references
-from ode_course.grade.grader import detect_chapter
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

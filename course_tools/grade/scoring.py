@@ -1,11 +1,11 @@
 """Score a notebook's saved answers in a fresh process, with the grader's own checks.
 
-Run as ``python -m ode_course.grade.scoring JOB.json RESULT.json`` by the grader (never inside
+Run as ``python -m course_tools.grade.scoring JOB.json RESULT.json`` by the grader (never inside
 the learner's kernel). For each exercise of the job it loads the saved answers, rejects an
 answer that is the package's own object or refers to a reference implementation, then calls
 the chapter's check (imported here, so a notebook that redefined it changes nothing) and the
-randomised comparison of :mod:`ode_course.grade.randomised`, while a
-``CallRecorder`` (``ode_course.grade.references``) watches for calls of the references. An
+randomised comparison of :mod:`course_tools.grade.randomised`, while a
+``CallRecorder`` (``course_tools.grade.references``) watches for calls of the references. An
 exercise scores its points only if all of that passes, and 0 otherwise, with the message that
 says why. The notebook's printed output is never read.
 """
@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from course_tools.grade import randomised, references
+from course_tools.grade.exercises import EXERCISES, Exercise
 from ode_course.checks.harness import CheckFailed
-from ode_course.grade import randomised, references
-from ode_course.grade.exercises import EXERCISES, Exercise
 
 __all__: list[str] = []
 
@@ -57,7 +57,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 def _load(exercise: Exercise, files: list[str]) -> tuple[dict[str, Any], str | None]:
     """The answers by name (from the first file that has each), or a message why not."""
-    import cloudpickle  # type: ignore[import-untyped]  # noqa: F401  (needed to load)
+    import cloudpickle  # noqa: F401  (needed to load)
 
     found: dict[str, Any] = {}
     reasons: dict[str, str] = {}
@@ -123,7 +123,7 @@ def _fingerprint() -> list[tuple[str, int, bytes]]:
     found = []
     for module in list(sys.modules.values()):
         name = getattr(module, "__name__", "")
-        if not (name.startswith("ode_course.checks") or name.startswith("ode_course.grade")):
+        if not (name.startswith("ode_course.checks") or name.startswith("course_tools.grade")):
             continue
         for attr, value in sorted(vars(module).items()):
             if isinstance(value, types.FunctionType):
@@ -190,7 +190,7 @@ def score_exercise(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ode_course.grade.scoring JOB.json RESULT.json``."""
+    """``python -m course_tools.grade.scoring JOB.json RESULT.json``."""
     args = sys.argv[1:] if argv is None else argv
     job = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     rows = []

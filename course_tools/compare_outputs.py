@@ -6,9 +6,9 @@
 everywhere before storing it. Text outputs are compared after the nbval sanitizer
 (``tests/nbval_sanitize.cfg``); figures are not compared. Usage::
 
-    python tools/store_outputs.py --config sse-1thread --out _build/outputs/sse-1thread
-    python tools/store_outputs.py --config avx-3threads --out _build/outputs/avx-3threads
-    python tools/compare_outputs.py _build/outputs/sse-1thread _build/outputs/avx-3threads
+    python course_tools/store_outputs.py --config sse-1thread --out _build/outputs/sse-1thread
+    python course_tools/store_outputs.py --config avx-3threads --out _build/outputs/avx-3threads
+    python course_tools/compare_outputs.py _build/outputs/sse-1thread _build/outputs/avx-3threads
 
 Each folder is compared with ``notebooks/``; the exit status is 1 if a compared cell differs.
 """
@@ -23,7 +23,9 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_tools import course
+
+ROOT = course.root()
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 IGNORE_TAG = "nbval-ignore-output"
 
@@ -60,11 +62,14 @@ def code_cells(path: Path) -> list[nbformat.NotebookNode]:
     return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_tools compare-outputs",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("folders", nargs="+", type=Path, help="folders of executed notebooks")
     parser.add_argument("--all", action="store_true", help="also show ignored cells that differ")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rules = sanitizers()
     differ = False
     for stored in sorted((ROOT / "notebooks").glob("*.ipynb")):

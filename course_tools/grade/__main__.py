@@ -1,4 +1,4 @@
-"""``python -m ode_course.grade SUBMISSIONS [--chapter N] [--csv scores.csv] [--timeout S]
+"""``python -m course_tools.grade SUBMISSIONS [--chapter N] [--csv scores.csv] [--timeout S]
 [--seed K]``: grade submitted notebooks and print a summary per notebook."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ import argparse
 import secrets
 import sys
 
-from ode_course.grade.grader import grade_submissions
+from course_tools.grade.grader import grade_submissions
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ode_course.grade",
+        prog="python -m course_tools.grade",
         description="Run each submitted notebook in a fresh kernel and score its exercises.",
     )
     parser.add_argument("submissions", help="a folder of .ipynb files, or one .ipynb")

@@ -2,15 +2,15 @@
 
 Runs the same command as ``make nbval`` (``pytest --nbval`` with ``tests/nbval_sanitize.cfg``,
 comparing every checked cell strictly with its stored output) once per numerical configuration
-of ``tools/numeric_configs.py``, the configurations side by side, one process each (they use
+of ``course_tools/numeric_configs.py``, the configurations side by side, one process each (they use
 one and three threads, so together they keep two cores busy). Each run's log is written to
 ``_build/nbval-portable/<config>.log`` and printed when it ends; the exit status is 1 if any
 configuration fails. Usage::
 
-    python tools/nbval_portable.py                        # every configuration
-    python tools/nbval_portable.py --config sse-1thread   # one of them
-    python tools/nbval_portable.py notebooks/02_backprop.ipynb
-    python tools/nbval_portable.py --with-default         # and this machine's own, alongside
+    python course_tools/nbval_portable.py                        # every configuration
+    python course_tools/nbval_portable.py --config sse-1thread   # one of them
+    python course_tools/nbval_portable.py notebooks/02_backprop.ipynb
+    python course_tools/nbval_portable.py --with-default         # and this machine's own, alongside
 
 ``--with-default`` adds a run under this machine's own configuration (what ``make nbval`` does)
 to the runs side by side; ``make test`` uses it, because three runs side by side on two cores
@@ -23,12 +23,11 @@ import argparse
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from numeric_configs import CONFIGS, environment
+from course_tools import course
+from course_tools.numeric_configs import CONFIGS, environment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = course.root()
 LOGS = ROOT / "_build" / "nbval-portable"
 NBVAL = [
     "-m",
@@ -41,24 +40,21 @@ NBVAL = [
     "-p",
     "no:cacheprovider",
     "-p",
-    "nbval_details",  # tools/nbval_details.py: show the text of an unexpected output
+    "course_tools.nbval_details",  # show the text of an unexpected output
 ]
 
 
-def _with_tools_on_path(env: dict[str, str]) -> dict[str, str]:
-    """``env`` with ``tools/`` first on ``PYTHONPATH``, so that ``-p nbval_details`` loads."""
-    paths = [str(ROOT / "tools"), *filter(None, [env.get("PYTHONPATH")])]
-    return {**env, "PYTHONPATH": ":".join(paths)}
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_tools nbval",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("notebooks", nargs="*", default=["notebooks"], help="default: notebooks")
     parser.add_argument(
         "--config", action="append", choices=["default", *sorted(CONFIGS)], help="repeatable"
     )
     parser.add_argument("--with-default", action="store_true", help="also run as make nbval")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     names = (["default"] if args.with_default else []) + (args.config or list(CONFIGS))
     LOGS.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -70,7 +66,7 @@ def main() -> int:
         proc = subprocess.Popen(
             [sys.executable, *NBVAL, *args.notebooks],
             cwd=ROOT,
-            env=_with_tools_on_path(environment(name)),
+            env=environment(name),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_tools import course
+
+ROOT = course.root()
 GITHUB = re.compile(r"https://github\.com/([\w.-]+/[\w.-]+?)(?:\.git)?/?$")
 # A link that names a repository: Colab notebook links and pip "git+https://github.com/..." lines.
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/([\w.-]+/[\w.-]+)/blob/")
@@ -52,7 +54,7 @@ def files() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "notebooks").glob("*.ipynb"))]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     slug = repo_slug()
     changed = []
     for path in files():

@@ -6,7 +6,7 @@ still define answers); a run that passes its time limit is interrupted, and only
 captures are run after that, so a notebook that hangs keeps what it defined before. After each
 auto-graded check cell (metadata ``grade``), and once more at the end, a cell inserted by the
 runner saves the exercise's ``grade.answer`` objects with cloudpickle
-(``ode_course.grade.capture.save_answers``). Nothing the notebook prints is read.
+(``course_tools.grade.capture.save_answers``). Nothing the notebook prints is read.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _capture_cell(specs: list[Spec], folder: Path, tag: str) -> tuple[dict[str, 
         + ", ".join(
             f"save(globals(), {list(spec.answer)!r}, {str(paths[spec.id])!r})" for spec in specs
         )
-        + '))(__import__("ode_course.grade.capture", fromlist=["save_answers"]).save_answers)'
+        + '))(__import__("course_tools.grade.capture", fromlist=["save_answers"]).save_answers)'
     ]
     cell: dict[str, Any] = {
         "cell_type": "code",
@@ -127,7 +127,7 @@ def run_notebook(
         {"nbformat": 4, "nbformat_minor": 5, "metadata": notebook.get("metadata", {}), "cells": []}
     )
     node.cells = [nbformat.from_dict(c) for c in cells]
-    quiet = logging.getLogger("ode_course.grade.nbclient")
+    quiet = logging.getLogger("course_tools.grade.nbclient")
     quiet.setLevel(logging.CRITICAL)
     # after a timeout, nbclient's output poller ends with an exception nobody awaits: asyncio
     # would print it at exit

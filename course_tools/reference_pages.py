@@ -12,8 +12,8 @@ differ from what this script writes, or when a name of ``ode_course.__all__`` ha
 
 Usage::
 
-    python tools/reference_pages.py           # rewrite book/reference/*.md
-    python tools/reference_pages.py --check   # exit 1 if they are out of date
+    python course_tools/reference_pages.py           # rewrite book/reference/*.md
+    python course_tools/reference_pages.py --check   # exit 1 if they are out of date
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_tools import course
+
+ROOT = course.root()
 OUT = ROOT / "book" / "reference"
 NOTEBOOKS = ROOT / "notebooks"
 LINKS_LABEL = "**Package reference.**"
@@ -53,9 +55,14 @@ PAGES: list[tuple[str, str, str]] = [
     ("data", "datasets", "Chapters 2 to 9"),
     ("plotting", "shared figures", "Chapters 1 to 9"),
     ("checks", "the exercise checks", "every chapter"),
-    ("editions", "student editions", "instructors"),
-    ("grade", "grading submitted notebooks", "instructors"),
     ("seeding", "reproducible runs", "every chapter"),
+]
+# The instructors' and maintainers' package, documented after the learners' one:
+# (module, what it is, page file name).
+TOOL_PAGES: list[tuple[str, str, str]] = [
+    ("course_tools", "the command line, and where the course is", "course_tools"),
+    ("course_tools.editions", "student editions and the answer key", "editions"),
+    ("course_tools.grade", "grading submitted notebooks", "grade"),
 ]
 # Constants found without a docstring (a string right after the assignment): an error.
 UNDOCUMENTED: list[str] = []
@@ -64,7 +71,7 @@ ALIASES = {"scalar_nn": "autodiff"}
 
 
 def title(name: str, what: str) -> str:
-    return f"ode_course.{name}: {what}"
+    return f"{name if '.' in name or name == 'course_tools' else 'ode_course.' + name}: {what}"
 
 
 def _definition_lines(module: ModuleType) -> dict[str, int]:
@@ -147,10 +154,13 @@ def _eval_rst(lines: list[str]) -> list[str]:
 
 
 def page(name: str, what: str, chapter: str) -> str:
-    module = importlib.import_module(f"ode_course.{name}")
-    text = [f"# {title(name, what)}", "", f"Taught in {chapter}.", ""]
+    """The page of ``ode_course.NAME``, or of the tooling module ``course_tools…``."""
+    tooling = name.split(".")[0] == "course_tools"
+    module = importlib.import_module(name if tooling else f"ode_course.{name}")
+    audience = "For instructors and maintainers (the `instructor` extra)." if tooling else None
+    text = [f"# {title(name, what)}", "", audience or f"Taught in {chapter}.", ""]
     aliases = [alias for alias, target in ALIASES.items() if target == name]
-    text += _eval_rst([f".. automodule:: ode_course.{name}", "   :no-members:"])
+    text += _eval_rst([f".. automodule:: {module.__name__}", "   :no-members:"])
     for alias in aliases:
         text += [f"## ode_course.{alias}", ""]
         text += [
@@ -159,7 +169,9 @@ def page(name: str, what: str, chapter: str) -> str:
             "",
         ]
         text += _eval_rst([f".. automodule:: ode_course.{alias}", "   :no-members:"])
-    if not hasattr(module, "__path__"):
+    if not hasattr(module, "__path__") or name == "course_tools":
+        if name == "course_tools":  # the package's own names are its course module's
+            module = importlib.import_module("course_tools.course")
         return "\n".join(text + _eval_rst(_entries(module, module.__name__))).rstrip() + "\n"
     for sub in _submodules(module):
         heading = (sub.__doc__ or sub.__name__).strip().splitlines()[0].rstrip(".")
@@ -184,6 +196,7 @@ def index() -> str:
         f"| [`ode_course.{name}`]({name}.md) | {what} | {chapter} |"
         for name, what, chapter in PAGES
     )
+    tools = "\n".join(f"| [`{name}`]({page}.md) | {what} |" for name, what, page in TOOL_PAGES)
     return f"""# Package reference
 
 Everything a chapter imports comes from `ode_course`, the course's own package. These pages are
@@ -198,6 +211,17 @@ top level, `from ode_course import odeint`, as the chapters do.
 
 Arguments are checked the same way everywhere: a wrong one raises an error that names the
 argument, says what it must be and what it got, and how to fix it.
+
+## For instructors and maintainers
+
+`course_tools` lives beside `ode_course` in the same repository. A learner never imports it,
+and a plain install brings none of its dependencies. It needs the `instructor` extra
+(`pip install -e ".[instructor]"` in a checkout). It works on a checkout of the course:
+`python -m course_tools [--root PATH] COMMAND`.
+
+| module | what it holds |
+| --- | --- |
+{tools}
 """
 
 
@@ -231,7 +255,7 @@ def chapter_modules(cells: list[dict]) -> list[str]:
                     if owner:
                         used.add(owner)
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ode_course."):
-                top = node.module.split(".")[1]
+                top = (node.module or "").split(".")[1]
                 used.add(ALIASES.get(top, top))
     return [module for module, _, _ in PAGES if module in used]
 
@@ -264,10 +288,11 @@ def notebook_with_links(path: Path) -> str:
 
 
 def pages() -> dict[Path, str]:
-    sys.path.insert(0, str(ROOT))
     written = {OUT / "index.md": index()}
     for name, what, chapter in PAGES:
         written[OUT / f"{name}.md"] = page(name, what, chapter)
+    for name, what, filename in TOOL_PAGES:
+        written[OUT / f"{filename}.md"] = page(name, what, "")
     for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
         written[notebook] = notebook_with_links(notebook)
     if UNDOCUMENTED:
@@ -278,10 +303,13 @@ def pages() -> dict[Path, str]:
     return written
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_tools reference",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("--check", action="store_true", help="only check they are up to date")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     wanted = pages()
     stale = [p for p, text in wanted.items() if not p.exists() or p.read_text("utf-8") != text]
     extra = [p for p in OUT.glob("*.md") if p not in wanted]  # a page of a removed module
@@ -289,7 +317,7 @@ def main() -> int:
         for p in stale + extra:
             print(f"out of date: {p.relative_to(ROOT)}")
         if stale or extra:
-            print("run: python tools/reference_pages.py")
+            print("run: python -m course_tools reference")
         return 1 if stale or extra else 0
     OUT.mkdir(parents=True, exist_ok=True)
     for p in extra:

@@ -30,15 +30,18 @@ import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import course_tools
 import ode_course
 
 __all__: list[str] = []
 
-_PACKAGE = os.path.dirname(os.path.abspath(ode_course.__file__))
+_PACKAGES = tuple(
+    os.path.dirname(os.path.abspath(str(p.__file__))) for p in (ode_course, course_tools)
+)
 
 
 def _library_roots() -> tuple[str, ...]:
-    roots = {_PACKAGE, sys.prefix, sys.base_prefix, sys.exec_prefix}
+    roots = {*_PACKAGES, sys.prefix, sys.base_prefix, sys.exec_prefix}
     roots.update(sysconfig.get_paths().values())
     try:
         roots.update(site.getsitepackages())

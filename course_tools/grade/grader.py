@@ -1,13 +1,13 @@
 """Grade submitted notebooks: run each, score its answers in a fresh process, write a CSV.
 
 :func:`grade_notebook` grades one notebook in three steps: find its chapter and exercises,
-execute it with answer captures (:mod:`ode_course.grade.runner`), then score the captured
-answers in a new Python process (:mod:`ode_course.grade.scoring`). :func:`grade_submissions`
-does that for a folder and writes the CSV; ``python -m ode_course.grade`` is its command line.
+execute it with answer captures (:mod:`course_tools.grade.runner`), then score the captured
+answers in a new Python process (:mod:`course_tools.grade.scoring`). :func:`grade_submissions`
+does that for a folder and writes the CSV; ``python -m course_tools.grade`` is its command line.
 
 Points come from the ``grade`` metadata of the repository's own notebook of the chapter when
 it is found next to the package (a submission that edits its metadata changes nothing), and
-otherwise from :data:`~ode_course.grade.EXERCISES`.
+otherwise from :data:`~course_tools.grade.EXERCISES`.
 """
 
 from __future__ import annotations
@@ -23,15 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from course_tools.grade.exercises import EXERCISES
 from ode_course import _validate
-from ode_course.grade.exercises import EXERCISES
 
 __all__ = ["ExerciseScore", "NotebookReport", "grade_notebook", "grade_submissions"]
 
 CSV_COLUMNS = ("student file", "exercise", "points", "max", "message")
 """The columns of the grader's CSV, in order."""
-
-_REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 @dataclass(frozen=True)
@@ -115,9 +113,9 @@ def detect_chapter(notebook: dict[str, Any], path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _key_points(chapter: int) -> dict[str, int]:
-    """Points by exercise id from the repository's notebook of ``chapter``, if it is there."""
-    found = sorted(_REPO_NOTEBOOKS.glob(f"{chapter:02d}_*.ipynb"))
+def _key_points(chapter: int, key: Path | None) -> dict[str, int]:
+    """Points by exercise id from the course's notebook of ``chapter`` in ``key``, if there."""
+    found = sorted(key.glob(f"{chapter:02d}_*.ipynb")) if key is not None else []
     if not found:
         return {}
     cells = json.loads(found[0].read_text(encoding="utf-8")).get("cells", [])
@@ -126,6 +124,18 @@ def _key_points(chapter: int) -> dict[str, int]:
         for m in map(_grade_meta, cells)
         if m is not None and not m.get("manual") and "points" in m
     }
+
+
+def _key_folder(course: str | Path | None) -> Path | None:
+    """The notebooks folder of ``course``, else of the course in use, else None."""
+    from course_tools import course as courses
+
+    if course is not None:
+        return Path(course) / "notebooks"
+    try:
+        return courses.root() / "notebooks"
+    except FileNotFoundError:
+        return None
 
 
 def _check_cell(cells: list[dict[str, Any]], exercise_id: str) -> int | None:
@@ -169,6 +179,7 @@ def grade_notebook(
     timeout: float = 600.0,
     seed: int = 0,
     exercises: list[str] | None = None,
+    course: str | Path | None = None,
 ) -> NotebookReport:
     """Execute and score one submitted notebook.
 
@@ -179,6 +190,8 @@ def grade_notebook(
         timeout: seconds for executing the whole notebook.
         seed: the seed of the randomised inputs.
         exercises: grade these exercise ids (of any chapters) instead of the chapter's.
+        course: the course checkout whose notebooks hold the points (default: the course of
+            :func:`course_tools.course.root`, when there is one).
 
     Returns:
         The notebook's report.
@@ -195,7 +208,7 @@ def grade_notebook(
             "pass a submitted notebook",
             FileNotFoundError,
         )
-    from ode_course.grade.runner import Spec, run_notebook
+    from course_tools.grade.runner import Spec, run_notebook
 
     try:
         notebook = json.loads(path.read_text(encoding="utf-8"))
@@ -213,7 +226,7 @@ def grade_notebook(
     )
     points: dict[str, int] = {}
     for number in sorted({e.chapter for e in chosen}):
-        points.update(_key_points(number))
+        points.update(_key_points(number, _key_folder(course)))
     specs = [
         Spec(e.id, points.get(e.id, e.points), e.answer, _check_cell(cells, e.id)) for e in chosen
     ]
@@ -236,7 +249,7 @@ def grade_notebook(
         scoring.mkdir()
         # -I: the scoring process imports nothing from its folder or PYTHONPATH, so files that
         # the notebook wrote cannot stand in for numpy, torch or the checks
-        command = [sys.executable, "-I", "-W", "ignore", "-m", "ode_course.grade.scoring"]
+        command = [sys.executable, "-I", "-W", "ignore", "-m", "course_tools.grade.scoring"]
         process = subprocess.run(
             [*command, str(folder / "job.json"), str(result)],
             capture_output=True,
@@ -272,6 +285,7 @@ def grade_submissions(
     timeout: float = 600.0,
     seed: int = 0,
     echo: bool = True,
+    course: str | Path | None = None,
 ) -> list[NotebookReport]:
     """Grade every ``*.ipynb`` in a folder (or one file) and write the CSV.
 
@@ -282,6 +296,7 @@ def grade_submissions(
         timeout: seconds for executing each notebook.
         seed: the seed of the randomised inputs, the same for every notebook.
         echo: print each notebook's summary as it is graded.
+        course: the course checkout, as for :func:`grade_notebook`.
 
     Returns:
         One report per notebook, in file-name order.
@@ -301,7 +316,7 @@ def grade_submissions(
         )
     reports = []
     for path in files:
-        report = grade_notebook(path, chapter=chapter, timeout=timeout, seed=seed)
+        report = grade_notebook(path, chapter=chapter, timeout=timeout, seed=seed, course=course)
         reports.append(report)
         if echo:
             print(report.summary(), flush=True)

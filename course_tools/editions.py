@@ -15,7 +15,7 @@ Conventions the chapters follow (and the tests check):
   with metadata ``{"grade": {"id": label, "points": n, "manual": true}}``: the question
   restated, then a line ``*Your answer:*`` below which the student writes.
 
-The student edition is plain Markdown (MyST converted, see ``ode_course._myst``): an exercise
+The student edition is plain Markdown (MyST converted, see ``course_tools.myst``): an exercise
 box becomes **Exercise N: title**, N as in the book, and a citation "(Author, year)". Its Colab
 badge opens the student edition itself (``student/NAME.ipynb`` at ``ref``), and its Colab install
 line installs the package at ``ref`` when that is a release tag (at ``main``, the unpinned
@@ -24,9 +24,9 @@ with its number, question, rubric or check, and solution; it is for instructors 
 
 Command line::
 
-    python -m ode_course.editions notebooks student            # make student
-    python -m ode_course.editions notebooks student --check    # is student/ up to date?
-    python -m ode_course.editions notebooks --answer-key _build/answer_key.md
+    python -m course_tools student              # make student: writes student/
+    python -m course_tools student --check      # is student/ up to date?
+    python -m course_tools answer-key           # make answer-key: _build/answer_key.md
 """
 
 from __future__ import annotations
@@ -41,8 +41,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ode_course import _validate
-from ode_course._myst import (
+from course_tools.myst import (
     Exercise,
     citation_labels,
     directives,
@@ -54,6 +53,7 @@ from ode_course._myst import (
     tags,
     unlatex,
 )
+from ode_course import _validate
 
 __all__ = [
     "answer_key",
@@ -623,36 +623,49 @@ def _release_ref(root: Path) -> str:
     return tag if tag in found else "main"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ode_course.editions", description=__doc__)
-    parser.add_argument("src", help="the notebooks folder")
-    parser.add_argument("dest", nargs="?", help="where the student editions go (e.g. student)")
+def main_student(argv: list[str] | None = None) -> int:
+    """``python -m course_tools student [DEST] [--check] [--ref REF] [--keep-outputs]``."""
+    from course_tools import course
+
+    root = course.root()
+    parser = argparse.ArgumentParser(
+        prog="python -m course_tools student",
+        description="Write the student editions of the course's notebooks (or --check them).",
+    )
+    parser.add_argument("dest", nargs="?", help="where they go (default: ROOT/student)")
     parser.add_argument("--check", action="store_true", help="only say whether dest is stale")
     parser.add_argument("--ref", help="branch or tag for Colab (default: the release tag, or main)")
     parser.add_argument("--keep-outputs", action="store_true", help="keep the stored outputs")
-    parser.add_argument("--answer-key", metavar="FILE", help="write the answer key to FILE")
     args = parser.parse_args(argv)
-    if args.answer_key:
-        print(f"wrote {write_answer_key(args.src, args.answer_key)}")
-    if args.dest is None:
-        if args.answer_key:
-            return 0
-        parser.print_usage()
-        return 2
+    src, dest = root / "notebooks", Path(args.dest) if args.dest else root / "student"
     if args.check:
-        stale = stale_student_editions(args.src, args.dest)
+        stale = stale_student_editions(src, dest)
         for name in stale:
-            print(f"{args.dest}/{name} is out of date", file=sys.stderr)
+            print(f"{dest}/{name} is out of date", file=sys.stderr)
         if stale:
             print("Fix: run `make student` and commit the result.", file=sys.stderr)
         return 1 if stale else 0
-    ref = args.ref or _release_ref(Path(args.src).resolve().parent)
-    for path in write_student_editions(
-        args.src, args.dest, ref=ref, clear_outputs=not args.keep_outputs
-    ):
+    ref = args.ref or _release_ref(root)
+    for path in write_student_editions(src, dest, ref=ref, clear_outputs=not args.keep_outputs):
         print(f"wrote {path} (Colab at {ref})")
     return 0
 
 
+def main_answer_key(argv: list[str] | None = None) -> int:
+    """``python -m course_tools answer-key [FILE]`` (default: ROOT/_build/answer_key.md)."""
+    from course_tools import course
+
+    root = course.root()
+    parser = argparse.ArgumentParser(
+        prog="python -m course_tools answer-key",
+        description="Write the instructors' answer key (every solution and rubric).",
+    )
+    parser.add_argument("file", nargs="?", help="default: ROOT/_build/answer_key.md")
+    args = parser.parse_args(argv)
+    dest = Path(args.file) if args.file else root / "_build" / "answer_key.md"
+    print(f"wrote {write_answer_key(root / 'notebooks', dest)}")
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main_student())

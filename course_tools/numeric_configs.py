@@ -14,7 +14,10 @@ library lets an environment variable force a different kernel on this one:
   used on CPUs without AVX2; ``avx2`` is what this machine uses);
 - ``MKL_ENABLE_INSTRUCTIONS`` caps the instruction set of the MKL that PyTorch's matrix
   products use;
-- ``NPY_DISABLE_CPU_FEATURES`` switches off numpy's own AVX2/FMA loops (``exp``, ``log``, sums);
+- ``NPY_DISABLE_CPU_FEATURES`` switches off numpy's own AVX2/FMA loops (``exp``, ``log``, sums):
+  every target the running numpy dispatches to, by the names that release uses (numpy 2.1 wants
+  ``AVX2 FMA3 …`` and ignores ``X86_V3``; numpy 2.4 wants ``X86_V3``), so that its loops run on
+  the baseline;
 - ``OMP_NUM_THREADS`` sets the threads of PyTorch, MKL and OpenBLAS, which split reductions
   into different partial sums (one thread, as in a notebook that calls
   ``torch.set_num_threads(1)``, or three, more than the cores, as on a busy shared runtime).
@@ -29,9 +32,10 @@ sanitizer as ``make nbval``.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from course_tools import course
+
+ROOT = course.root()
 
 # What the kernels that validate or store outputs are told, so that nothing but the notebook
 # writes into a cell's output. Several kernels run side by side (make test runs three nbval
@@ -50,7 +54,7 @@ CONFIGS: dict[str, dict[str, str]] = {
         "OPENBLAS_CORETYPE": "Prescott",
         "ATEN_CPU_CAPABILITY": "default",
         "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
-        "NPY_DISABLE_CPU_FEATURES": "X86_V3",
+        "NPY_DISABLE_CPU_FEATURES": "(every dispatched target above the baseline)",
         "OMP_NUM_THREADS": "1",
     },
     # Vector units without fused multiply-add in BLAS, AVX-capped MKL, and three threads.
@@ -61,6 +65,31 @@ CONFIGS: dict[str, dict[str, str]] = {
         "OMP_NUM_THREADS": "3",
     },
 }
+
+
+NUMPY_PROBE = (
+    "from numpy._core._multiarray_umath import __cpu_dispatch__ as d, __cpu_features__ as f\n"
+    "print(' '.join(d)); print(' '.join(t for t in d if f.get(t)))"
+)
+"""Prints the SIMD targets numpy dispatches to, then those it uses on this CPU."""
+
+
+def numpy_dispatch(env: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+    """numpy's dispatched SIMD targets and the enabled ones, in a fresh interpreter under
+    ``env`` (names differ by release: numpy 2.1 says ``AVX2``, ``FMA3``, …; numpy 2.4 groups
+    them as ``X86_V3``, and ignores a name it does not dispatch to)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", NUMPY_PROBE], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return out[0].split(), (out[1].split() if len(out) > 1 else [])
+
+
+def _numpy_sse_only() -> str:
+    """The value of ``NPY_DISABLE_CPU_FEATURES`` that leaves the numpy here on its baseline."""
+    return " ".join(numpy_dispatch()[0])
 
 
 def kernel_settings() -> dict[str, str]:
@@ -78,6 +107,9 @@ def environment(name: str) -> dict[str, str]:
     if name != "default" and name not in CONFIGS:
         raise ValueError(
             f"config must be 'default' or one of {sorted(CONFIGS)}; got {name!r}. "
-            "Fix: pick a name from tools/numeric_configs.py."
+            "Fix: pick a name from course_tools/numeric_configs.py."
         )
-    return {**os.environ, **CONFIGS.get(name, {}), **kernel_settings()}
+    settings = dict(CONFIGS.get(name, {}))
+    if "NPY_DISABLE_CPU_FEATURES" in settings:
+        settings["NPY_DISABLE_CPU_FEATURES"] = _numpy_sse_only()
+    return {**os.environ, **settings, **kernel_settings()}

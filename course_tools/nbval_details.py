@@ -2,9 +2,9 @@
 
 nbval reports an output the stored notebook lacks only by its kind ("Unexpected output fields
 from running code: {'stderr'}"), which leaves a maintainer guessing at a warning that came and
-went. With this plugin (``pytest -p nbval_details``, with ``tools/`` on the path, as
-``tools/nbval_portable.py`` runs it) the failure report also shows the text of every output of a
-kind that was not stored.
+went. With this plugin (``pytest -p course_tools.nbval_details``, as ``python -m course_tools
+nbval`` runs it) the failure report also shows the text of every output of a kind that was not
+stored.
 """
 
 from __future__ import annotations

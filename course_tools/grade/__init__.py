@@ -1,6 +1,6 @@
 """Grade submitted notebooks: run each in a fresh kernel, score its answers with our own checks.
 
-``python -m ode_course.grade SUBMISSIONS [--chapter N] [--csv scores.csv] [--timeout S]
+``python -m course_tools.grade SUBMISSIONS [--chapter N] [--csv scores.csv] [--timeout S]
 [--seed K]`` (also ``make grade SUBMISSIONS=path``) grades a folder of notebooks, or one. The
 package reads in one file per step:
 
@@ -22,9 +22,9 @@ What a notebook prints is never read, so redefining a ``check_*`` function to pr
 
 from __future__ import annotations
 
-from ode_course.grade import exercises, grader
-from ode_course.grade.exercises import EXERCISES, Exercise
-from ode_course.grade.grader import (
+from course_tools.grade import exercises, grader
+from course_tools.grade.exercises import EXERCISES, Exercise
+from course_tools.grade.grader import (
     ExerciseScore,
     NotebookReport,
     grade_notebook,

@@ -3,7 +3,7 @@
 :data:`EXERCISES` maps an exercise's label (the ``:label:`` of its ``{exercise}`` directive,
 which is also the ``grade.id`` of its check cell) to an :class:`Exercise`. The grader scores an
 exercise by calling the chapter's own check (``check``), then its randomised comparison
-(``randomised``, a function of :mod:`ode_course.grade.randomised`) on inputs drawn from the
+(``randomised``, a function of :mod:`course_tools.grade.randomised`) on inputs drawn from the
 grader's seed, while watching for calls of the ``references``, the package's (or another
 library's) implementations that the exercise asks the learner to write.
 """
@@ -25,7 +25,7 @@ class Exercise:
         points: its default points (the notebooks' ``grade.points`` metadata says the same).
         answer: the names that the notebook defines and the grader scores.
         check: ``"module:function"``, the chapter's check, called with the answers in order.
-        randomised: the name of the randomised comparison in :mod:`ode_course.grade.randomised`,
+        randomised: the name of the randomised comparison in :mod:`course_tools.grade.randomised`,
             or ``None`` for a typed number (its check compares a salted hash) or a measurement
             (its check repeats it).
         references: the implementations that the answer must neither be, wrap nor call:
@@ -144,7 +144,7 @@ EXERCISES: dict[str, Exercise] = {
             ("saved_bytes_per_step",),
             _C + "adjoint:check_saved_bytes",
             "saved_bytes_per_step",
-            ("ode_course.memory", "ode_course.grade.randomised:measured_saved_bytes"),
+            ("ode_course.memory", "course_tools.grade.randomised:measured_saved_bytes"),
         ),
         Exercise(
             "ex-backward-nfe",

@@ -8,13 +8,13 @@ A cell that raises stops that notebook and leaves its file untouched.
 
 Usage::
 
-    python tools/store_outputs.py                          # every notebook, in place
-    python tools/store_outputs.py notebooks/02_backprop.ipynb
-    python tools/store_outputs.py --config sse-1thread --out _build/outputs/sse-1thread
+    python course_tools/store_outputs.py                          # every notebook, in place
+    python course_tools/store_outputs.py notebooks/02_backprop.ipynb
+    python course_tools/store_outputs.py --config sse-1thread --out _build/outputs/sse-1thread
 
-``--config`` runs under one of the numerical configurations of ``tools/numeric_configs.py``,
+``--config`` runs under one of the numerical configurations of ``course_tools/numeric_configs.py``,
 and ``--out`` writes the executed notebooks to a folder instead of in place: with both, a
-maintainer can see what another machine would print (``tools/compare_outputs.py``).
+maintainer can see what another machine would print (``course_tools/compare_outputs.py``).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from numeric_configs import CONFIGS, environment
+from course_tools import course
+from course_tools.numeric_configs import CONFIGS, environment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = course.root()
 
 
 def execute(path: Path, config: str = "default", timeout: int = 1800) -> nbformat.NotebookNode:
@@ -48,14 +48,17 @@ def execute(path: Path, config: str = "default", timeout: int = 1800) -> nbforma
     return nb
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_tools outputs",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     parser.add_argument(
         "--config", default="default", choices=["default", *CONFIGS], help="numerical config"
     )
     parser.add_argument("--out", type=Path, help="write here instead of in place")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     failed = []
     for path in paths:

@@ -32,7 +32,7 @@ def save_answers(namespace: Mapping[str, Any], names: Sequence[str], path: str) 
     ``status`` is ``"ok"`` (``payload`` is the cloudpickle of the object), ``"missing"`` (the
     name is not defined) or ``"error"`` (``payload`` says why the object could not be saved).
     """
-    import cloudpickle  # type: ignore[import-untyped]  # imported here: the package itself does not need it at import time
+    import cloudpickle  # imported here: the package itself does not need it at import time
 
     saved: dict[str, tuple[str, Any]] = {}
     for name in names:

@@ -66,8 +66,8 @@ TOOL_PAGES: list[tuple[str, str, str]] = [
 ]
 # Constants found without a docstring (a string right after the assignment): an error.
 UNDOCUMENTED: list[str] = []
-# Modules that only re-export another's names under the path a chapter uses.
-ALIASES = {"scalar_nn": "autodiff"}
+# Modules that only re-export another's names under the path a chapter uses (none now).
+ALIASES: dict[str, str] = {}
 
 
 def title(name: str, what: str) -> str:

@@ -2,8 +2,8 @@
 
 Modules are named by concept, in the order of the chapters:
 
-- :mod:`~ode_course.autodiff`: a scalar reverse-mode engine, a small MLP built from it, and
-  gradient checking (Chapter 1; the MLP is also :mod:`~ode_course.scalar_nn`);
+- :mod:`~ode_course.autodiff`: a scalar reverse-mode engine, a small MLP built from it
+  (:class:`~ode_course.autodiff.ScalarMLP`), and gradient checking (Chapter 1);
 - :mod:`~ode_course.mlp`: a vectorised numpy MLP with hand-written backward passes (Chapter 2);
 - :mod:`~ode_course.optim`: optimizers and learning-rate schedules for numpy arrays (Chapter 3);
 - :mod:`~ode_course.landscapes`: two-dimensional test functions for optimizers;
@@ -30,41 +30,200 @@ Modules are named by concept, in the order of the chapters:
 - :mod:`~ode_course.checks`: the exercises' check functions, one module per chapter;
 - :mod:`~ode_course.seeding`: one call to seed Python, numpy and torch.
 
-Every public name of every module is also importable from ``ode_course`` itself:
-``__all__`` is the union of the modules' ``__all__`` lists (a test checks that no name means two
-things), so it is never written twice.
+The top level holds what the chapters use, grouped below by the concept that teaches it: a
+notebook writes ``from ode_course import odeint, CNF, ...`` and, for its exercises, ``from
+ode_course.checks import check_...``. Every other public name (result types, registries,
+datasets and landscapes no chapter needs) is imported from its module, e.g. ``from
+ode_course.solvers import Dopri5``. A test checks that each name here is the object its module
+exports, and that no public name of two modules means two things.
 """
 
-import importlib
-import os
-import pkgutil
+from ode_course import (
+    adjoint,
+    autodiff,
+    backends,
+    checks,
+    cnf,
+    data,
+    flow_matching,
+    gradient_flow,
+    landscapes,
+    latent,
+    memory,
+    mlp,
+    models,
+    optim,
+    plotting,
+    seeding,
+    solvers,
+)
 
-from ode_course.adjoint import *
-from ode_course.autodiff import *
-from ode_course.backends import *
-from ode_course.checks import *
-from ode_course.cnf import *
-from ode_course.data import *
-from ode_course.flow_matching import *
-from ode_course.gradient_flow import *
-from ode_course.landscapes import *
-from ode_course.latent import *
-from ode_course.memory import *
-from ode_course.mlp import *
-from ode_course.models import *
-from ode_course.optim import *
-from ode_course.plotting import *
-from ode_course.scalar_nn import *
-from ode_course.seeding import *
-from ode_course.solvers import *
+# Every chapter: one seed for Python, numpy and torch.
+from ode_course.seeding import seed_everything
+
+# Chapter 1: reverse-mode autodiff on scalars, a network of scalar neurons, gradient checks.
+from ode_course.autodiff import (
+    GradientCheckError,
+    ScalarMLP,
+    Value,
+    forward_mode_gradient,
+    gradcheck,
+    maximum,
+    numerical_gradient,
+    relative_error,
+    reverse_mode_gradient,
+    topological_order,
+)
+
+# Chapter 2: a numpy MLP with hand-written backward passes.
+from ode_course.mlp import (
+    Linear,
+    ReLU,
+    Sequential,
+    SoftmaxCrossEntropy,
+    Tanh,
+    accuracy,
+    add_bias_column,
+    confusion_matrix,
+    fit,
+    softmax,
+)
+
+# Chapter 3: optimizers, schedules and the landscapes they descend.
+from ode_course.optim import (
+    OPTIMIZERS,
+    SGD,
+    Adagrad,
+    Adam,
+    CosineAnnealing,
+    ExponentialDecay,
+    Momentum,
+    Nesterov,
+    RMSprop,
+    StepDecay,
+)
+from ode_course.landscapes import LANDSCAPES, descend
+
+# Chapter 4: training as an ODE.
+from ode_course.gradient_flow import TorchObjective, minimize
+
+# Chapter 5: ODE solvers from scratch, and the networks built on them.
+from ode_course.solvers import (
+    DOPRI5,
+    RK4,
+    RK4_TABLEAU,
+    CountNFE,
+    Euler,
+    FixedGridSolver,
+    Midpoint,
+    SolverError,
+    count_evaluations,
+    odeint,
+    solve,
+)
+from ode_course.models import (
+    AugmentedODEBlock,
+    NFERecorder,
+    ODEBlock,
+    ODEFunc,
+    ResBlock,
+    count_parameters,
+    mlp_classifier,
+    ode_classifier,
+    resnet_classifier,
+    tolerance_sweep,
+    train_classifier,
+)
+
+# Chapter 6: the adjoint method, and the memory it saves.
+from ode_course.adjoint import AdjointStats, odeint_adjoint
+from ode_course.memory import TensorMemory, activation_memory, peak_memory
+
+# Chapter 7: continuous normalizing flows.
+from ode_course.cnf import (
+    CNF,
+    AugmentedDynamics,
+    LinearField,
+    PlanarFlow,
+    TimeMLP,
+    density_on_grid,
+    exact_trace,
+    fit_density,
+    hutchinson_trace,
+    hutchinson_variance,
+    mean_nll,
+    sample_probe,
+    standard_normal_log_prob,
+)
+
+# Chapter 8: latent ODEs for irregular time series.
+from ode_course.latent import LatentODE, RNNBaseline, fit_series, prediction_mse
+
+# Chapter 9: flow matching.
+from ode_course.flow_matching import (
+    GaussianMixture1D,
+    energy_distance,
+    exact_nll,
+    fit_flow_matching,
+    flow_matching_loss,
+    marginal_flow_matching_loss,
+    path_straightness,
+    reflow_pairs,
+    sample_flow,
+    sample_time,
+    straight_path,
+    trajectories,
+    velocity_variance,
+)
+
+# Data sets (generated, or shipped with scikit-learn) and figures, for every chapter.
+from ode_course.data import (
+    collate_series,
+    concentric_circles,
+    digits_per_class,
+    irregular_spirals,
+    load_digits,
+    standardise,
+    toy_data,
+    two_moons,
+    xor,
+)
+from ode_course.plotting import (
+    animate_flow,
+    animate_paths,
+    animation_html,
+    draw_graph,
+    plot_decision_boundary,
+    plot_landscape,
+)
 
 __version__ = "0.1.0"
 
-PUBLIC_MODULES = tuple(
-    importlib.import_module(f"ode_course.{module.name}")
-    for module in pkgutil.iter_modules([os.path.dirname(__file__)])
-    if not module.name.startswith("_")
+PUBLIC_MODULES = (
+    seeding,
+    autodiff,
+    mlp,
+    optim,
+    landscapes,
+    gradient_flow,
+    solvers,
+    models,
+    adjoint,
+    memory,
+    backends,
+    cnf,
+    latent,
+    flow_matching,
+    data,
+    plotting,
+    checks,
 )
-"""The modules whose public names make up ``ode_course.__all__``."""
+"""The public modules, in the order of the chapters; each lists its names in ``__all__``."""
 
-__all__ = sorted({name for module in PUBLIC_MODULES for name in module.__all__})
+__all__ = sorted(
+    name
+    for name, value in list(globals().items())
+    if not name.startswith("_")
+    and name not in ("PUBLIC_MODULES", "annotations")
+    and not isinstance(value, type(seeding))
+)

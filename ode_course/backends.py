@@ -17,8 +17,6 @@ solve (with the adjoint, the backward pass adds its evaluations to the same coun
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -43,39 +41,6 @@ def check_backend(backend: Any, method: Any) -> str:
             fix="pick one of our solvers, or backend='torchdiffeq' for its other methods",
         )
     return backend
-
-
-def renamed_backend(
-    backend: str | None,
-    *,
-    owner: str,
-    old: str,
-    value: Any,
-    translate: Mapping[str, str] | None = None,
-) -> str:
-    """The backend named by a deprecated keyword ``old=value`` of ``owner``, with a warning.
-
-    ``translate`` maps the old keyword's values to backend names (identity when omitted).
-    Without the old keyword (``value is None``) this is ``backend`` (default ``"ode_course"``).
-    """
-    if value is None:
-        return "ode_course" if backend is None else backend
-    translate = translate or {}
-    new = translate.get(value, value)
-    if backend is not None and backend != new:
-        _validate.fail(
-            old,
-            f"left out when backend= is given (it is the old name of backend); {old}={value!r}",
-            f"backend={backend!r} as well",
-            f"drop {old}= and keep backend=",
-        )
-    warnings.warn(
-        f"{owner}({old}={value!r}) is deprecated and will be removed; "
-        f"write {owner}(backend={new!r}) instead",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return new
 
 
 def integrate(

@@ -4,13 +4,10 @@ are translated with a warning."""
 
 from __future__ import annotations
 
-import inspect
-import warnings
-
 import pytest
 import torch
 
-from ode_course.backends import BACKENDS, integrate, renamed_backend
+from ode_course.backends import BACKENDS, integrate
 
 F64 = torch.float64
 TIGHT = {"method": "dopri5", "rtol": 1e-10, "atol": 1e-10}
@@ -142,67 +139,6 @@ def test_torchdiffeq_runs_its_own_methods():
 
 
 # ------------------------------------------------------------------ the deprecated keywords
-class Model:
-    """A stand-in for a model with a deprecated keyword ``library=``, the old name of backend."""
-
-    def __init__(self, backend: str | None = None, library: str | None = None) -> None:
-        self.backend = renamed_backend(backend, owner="Model", old="library", value=library)
-
-
-OLD_NAMES = {"odeint": "ode_course", "odeint_adjoint": "adjoint"}  # like CNF(integrator=...)
-
-
-@pytest.mark.parametrize("backend", [*BACKENDS, None])
-def test_without_the_old_keyword_the_backend_is_kept_silently(backend):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        chosen = renamed_backend(backend, owner="Model", old="library", value=None)
-    assert chosen == ("ode_course" if backend is None else backend)
-
-
-def test_the_old_keyword_warns_at_the_callers_line_and_names_the_new_one():
-    with pytest.warns(DeprecationWarning) as record:
-        model = Model(library="torchdiffeq")
-    assert model.backend == "torchdiffeq"
-    assert len(record) == 1
-    assert str(record[0].message) == (
-        "Model(library='torchdiffeq') is deprecated and will be removed; "
-        "write Model(backend='torchdiffeq') instead"
-    )
-    # stacklevel: the warning points at the line that built the model, not at backends.py
-    # nor at the constructor that passed the keyword on
-    assert record[0].filename == __file__
-    lines, first = inspect.getsourcelines(Model.__init__)
-    assert not first <= record[0].lineno < first + len(lines)
-
-
-@pytest.mark.parametrize(
-    "value,new", [("odeint", "ode_course"), ("odeint_adjoint", "adjoint"), ("adjoint", "adjoint")]
-)
-def test_the_old_values_are_translated(value, new):
-    with pytest.warns(DeprecationWarning, match=rf"write CNF\(backend='{new}'\) instead"):
-        chosen = renamed_backend(
-            None, owner="CNF", old="integrator", value=value, translate=OLD_NAMES
-        )
-    assert chosen == new
-
-
-def test_the_old_and_the_new_keyword_may_agree():
-    with pytest.warns(DeprecationWarning):
-        chosen = renamed_backend(
-            "adjoint", owner="CNF", old="integrator", value="odeint_adjoint", translate=OLD_NAMES
-        )
-    assert chosen == "adjoint"
-
-
-def test_the_old_and_the_new_keyword_must_not_conflict():
-    # the conflict is an error before anything warns (under -W error it must not turn into one)
-    with pytest.raises(
-        ValueError,
-        match=r"^library must be left out when backend= is given .*library='torchdiffeq'; "
-        r"got backend='adjoint' as well\. Fix: drop library= and keep backend=\.$",
-    ):
-        Model(backend="adjoint", library="torchdiffeq")
 
 
 def test_the_adjoint_backend_refuses_a_closure_whose_parameters_it_cannot_see():

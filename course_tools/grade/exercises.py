@@ -144,7 +144,7 @@ EXERCISES: dict[str, Exercise] = {
             ("saved_bytes_per_step",),
             _C + "adjoint:check_saved_bytes",
             "saved_bytes_per_step",
-            ("ode_course.memory", "course_tools.grade.randomised:measured_saved_bytes"),
+            ("ode_course.memory", "ode_course.checks.adjoint:measured_saved_bytes"),
         ),
         Exercise(
             "ex-backward-nfe",
@@ -196,7 +196,7 @@ EXERCISES: dict[str, Exercise] = {
             ("kl_diagonal_gaussians",),
             _C + "latent_ode:check_gaussian_kl",
             "gaussian_kl",
-            ("ode_course.latent", _C + "latent_ode:_kl"),
+            ("ode_course.latent",),
         ),
         Exercise(
             "ex-latent-likelihood",
@@ -238,7 +238,7 @@ EXERCISES: dict[str, Exercise] = {
             ("straightness",),
             _C + "flow_matching:check_straightness",
             "straightness",
-            ("ode_course.flow_matching.straightness", _C + "flow_matching:_detour"),
+            ("ode_course.flow_matching.straightness",),
         ),
     )
 }

@@ -219,34 +219,10 @@ def augmented_dynamics(answers: Answers, rng: np.random.Generator) -> str:
     return f"a random field (batch {b}, dim {d}, hidden {hidden})"
 
 
-class _Stages(nn.Module):
-    """``n_stages`` evaluations of Linear → tanh → Linear, as one explicit Runge–Kutta step."""
-
-    def __init__(self, dim: int, hidden: int, n_stages: int) -> None:
-        super().__init__()
-        self.f = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, dim))
-        self.n_stages = n_stages
-
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        k = self.f(y)
-        total = k
-        for _ in range(self.n_stages - 1):
-            k = self.f(y + 0.5 * k)
-            total = total + k
-        return y + 0.1 * total
-
-
-def measured_saved_bytes(batch: int, dim: int, hidden: int, n_stages: int, itemsize: int) -> int:
-    """The bytes autograd saves for one step, measured by ode_course.memory.activation_memory."""
-    from ode_course.memory import activation_memory
-
-    dtype = {2: torch.bfloat16, 4: torch.float32, 8: torch.float64}[itemsize]
-    model = _Stages(dim, hidden, n_stages).to(dtype)
-    return activation_memory(model, torch.zeros(batch, dim, dtype=dtype, requires_grad=True))
-
-
 def saved_bytes_per_step(answers: Answers, rng: np.random.Generator) -> str:
     """Chapter 6: the learner's prediction against the bytes measured for random sizes."""
+    from ode_course.checks.adjoint import measured_saved_bytes
+
     fn = answers["saved_bytes_per_step"]
     for _ in range(3):
         config = (

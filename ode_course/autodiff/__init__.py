@@ -11,8 +11,8 @@ reads in four files, each on its own:
 - ``gradients.py``: gradients by reverse accumulation (:func:`grad`,
   :func:`reverse_mode_gradient`) or by forward tangents (:func:`forward_mode_gradient`), each
   counting its products;
-- ``scalar_mlp.py``: :class:`Neuron`, :class:`Layer` and :class:`MLP`, a small network whose
-  every weight is a Value (also importable as :mod:`ode_course.scalar_nn`, its Chapter 1 name);
+- ``scalar_mlp.py``: :class:`Neuron`, :class:`ScalarLayer` and :class:`ScalarMLP`, a small
+  network whose every weight is a Value;
 - ``gradient_check.py``: :func:`numerical_gradient` (central differences),
   :func:`relative_error` and :func:`gradcheck`, which raises a :class:`GradientCheckError`
   naming the input whose derivative is wrong; later chapters reuse them.
@@ -39,8 +39,7 @@ from ode_course.autodiff.gradient_check import (
     relative_error,
 )
 from ode_course.autodiff.gradients import forward_mode_gradient, grad, reverse_mode_gradient
-from ode_course.autodiff.scalar_mlp import ACTIVATIONS as ACTIVATIONS
-from ode_course.autodiff.scalar_mlp import MLP, SCALAR_ACTIVATIONS, Layer, Neuron
+from ode_course.autodiff.scalar_mlp import SCALAR_ACTIVATIONS, Neuron, ScalarLayer, ScalarMLP
 
 __all__ = sorted(
     {*engine.__all__, *gradients.__all__, *scalar_mlp.__all__, *gradient_check.__all__}

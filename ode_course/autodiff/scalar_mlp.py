@@ -3,10 +3,10 @@
 A neuron computes act(w · x + b). Every weight is a Value, so a loss built from the network's
 outputs can be differentiated with one call to ``loss.backward()``. This is slow (one Python
 object per multiply) and meant for reading, not for speed; Chapter 2 vectorises the same maths
-with numpy. Chapter 1 imports it as :mod:`ode_course.scalar_nn`.
+with numpy (:mod:`ode_course.mlp`), and Chapter 5 uses torch (:func:`ode_course.mlp_classifier`).
 
 Example:
-    >>> model = MLP(2, [4, 1], seed=0)
+    >>> model = ScalarMLP(2, [4, 1], seed=0)
     >>> out = model([0.5, -1.0])
     >>> out.backward()
     >>> len(model.parameters())
@@ -22,12 +22,10 @@ import numpy as np
 from ode_course import _validate
 from ode_course.autodiff.engine import Value
 
-__all__ = ["MLP", "SCALAR_ACTIVATIONS", "Layer", "Neuron"]
+__all__ = ["SCALAR_ACTIVATIONS", "Neuron", "ScalarLayer", "ScalarMLP"]
 
 SCALAR_ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 """The names ``activation=`` takes: the Value methods a neuron applies (``"linear"``: none)."""
-ACTIVATIONS = SCALAR_ACTIVATIONS  # its name before the package had a second (cnf's) ACTIVATIONS
-"""The activations a :class:`Neuron` can apply: methods of :class:`Value`, or none."""
 
 
 class Neuron:
@@ -80,7 +78,7 @@ class Neuron:
         return [*self.w, self.b]
 
 
-class Layer:
+class ScalarLayer:
     """``nout`` neurons reading the same inputs; returns a list of ``nout`` Values.
 
     Args:
@@ -94,7 +92,7 @@ class Layer:
         ValueError: ``nin`` or ``nout`` is not positive, or ``activation`` is unknown.
 
     Example:
-        >>> layer = Layer(3, 2, rng=np.random.default_rng(0))
+        >>> layer = ScalarLayer(3, 2, rng=np.random.default_rng(0))
         >>> len(layer([1.0, 0.0, -1.0])), len(layer.parameters())
         (2, 8)
     """
@@ -115,7 +113,7 @@ class Layer:
         return [p for n in self.neurons for p in n.parameters()]
 
 
-class MLP:
+class ScalarMLP:
     """A multilayer perceptron: hidden layers with ``activation``, a linear output layer.
 
     Args:
@@ -132,7 +130,7 @@ class MLP:
         ValueError: ``nouts`` is empty, a width is not positive, or the activation is unknown.
 
     Example:
-        >>> model = MLP(3, [4, 2], seed=0)
+        >>> model = ScalarMLP(3, [4, 2], seed=0)
         >>> [len(layer.neurons) for layer in model.layers], len(model([1.0, 2.0, 3.0]))
         ([4, 2], 2)
     """
@@ -147,7 +145,7 @@ class MLP:
         rng = np.random.default_rng(seed)
         sizes = [nin, *nouts]
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], activation if i < len(nouts) - 1 else "linear", rng)
+            ScalarLayer(sizes[i], sizes[i + 1], activation if i < len(nouts) - 1 else "linear", rng)
             for i in range(len(nouts))
         ]
 

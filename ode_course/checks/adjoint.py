@@ -202,9 +202,14 @@ class _Stages(torch.nn.Module):
         return y + 0.1 * total
 
 
-def _measured_saved_bytes(batch: int, dim: int, hidden: int, n_stages: int, itemsize: int) -> int:
-    """What autograd keeps for one step, measured (:func:`ode_course.memory.activation_memory`)."""
-    dtype = {4: torch.float32, 8: torch.float64}[itemsize]
+def measured_saved_bytes(batch: int, dim: int, hidden: int, n_stages: int, itemsize: int) -> int:
+    """What autograd keeps for one step, measured (:func:`ode_course.memory.activation_memory`).
+
+    The one measurement that :func:`check_saved_bytes` and the grader compare a prediction with:
+    ``n_stages`` evaluations of Linear(dim, hidden) → tanh → Linear(hidden, dim) on a batch of
+    ``batch`` states whose entries take ``itemsize`` bytes (2: bfloat16, 4: float32, 8: float64).
+    """
+    dtype = {2: torch.bfloat16, 4: torch.float32, 8: torch.float64}[itemsize]
     model = _Stages(dim, hidden, n_stages).to(dtype)
     return activation_memory(model, torch.zeros(batch, dim, dtype=dtype, requires_grad=True))
 
@@ -241,7 +246,7 @@ def check_saved_bytes(saved_bytes_per_step: Callable[[int, int, int, int, int], 
             saved_bytes_per_step, "saved_bytes_per_step", batch, dim, hidden, stages, itemsize
         )
         got = number_result(out, "saved_bytes_per_step")
-        want = _measured_saved_bytes(batch, dim, hidden, stages, itemsize)
+        want = measured_saved_bytes(batch, dim, hidden, stages, itemsize)
         if close(got, want, 1e-9):
             continue
         mistakes = {

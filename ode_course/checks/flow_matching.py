@@ -18,6 +18,7 @@ from ode_course.checks.harness import (
     returned,
     tensor_result,
 )
+from ode_course.flow_matching.straightness import path_straightness
 
 __all__ = ["check_conditional_velocity", "check_euler_sampler", "check_straightness"]
 
@@ -262,12 +263,6 @@ def check_euler_sampler(
 # --- straightness ------------------------------------------------------------------------------
 
 
-def _detour(traj: torch.Tensor) -> torch.Tensor:
-    """The right answer: the mean over particles of the path length minus the chord."""
-    length = (traj[1:] - traj[:-1]).norm(dim=-1).sum(dim=0)
-    return (length - (traj[-1] - traj[0]).norm(dim=-1)).mean()
-
-
 def _number(out: Any, n: int, t_plus_1: int) -> float:
     out = returned(out, "straightness")
     if isinstance(out, torch.Tensor):
@@ -325,7 +320,7 @@ def check_straightness(fn: Callable[[torch.Tensor], Any]) -> None:
         got = _number(call(fn, "straightness", given), n, steps + 1)
         if not torch.equal(given, traj):
             raise CheckFailed("straightness changes traj in place: compute new tensors instead.")
-        want = float(_detour(traj))
+        want = float(path_straightness(traj))
         if _same(got, want):
             continue
         seg = traj[1:] - traj[:-1]
@@ -337,7 +332,7 @@ def check_straightness(fn: Callable[[torch.Tensor], Any]) -> None:
             "the chord alone: the measure is the length of the path minus the chord": chord.norm(
                 dim=-1
             ).mean(),
-            "a sum over the particles: take the mean over them": float(_detour(traj)) * n,
+            "a sum over the particles: take the mean over them": float(path_straightness(traj)) * n,
             "the mean of the segment lengths over time: the length of a path is their sum": (
                 seg.norm(dim=-1).mean(dim=0) - chord.norm(dim=-1)
             ).mean(),

@@ -25,8 +25,7 @@ reads in six files, each on its own:
   ``ACTIVATIONS``), :class:`LinearField` (f = Az, with a closed-form flow) and
   :class:`AugmentedDynamics`, the augmented field d[z, ℓ]/dt = [f(t, z), −tr ∂f/∂z];
 - ``flow.py``: :class:`CNF`, which solves the augmented ODE backwards for ``log_prob`` and
-  forwards for ``sample``, with any solver backend (``backend=``; ``INTEGRATORS`` are the
-  deprecated names of ``integrator=``);
+  forwards for ``sample``, with any solver backend (``backend=``);
 - ``planar.py``: :class:`PlanarFlow`, the discrete baseline (Rezende & Mohamed 2015);
 - ``fitting.py``: maximum likelihood for any of these models, :func:`fit_density` (returning a
   :class:`DensityFit`), :func:`mean_nll` and :func:`density_on_grid`.
@@ -49,7 +48,7 @@ from ode_course.cnf import base, dynamics, fitting, flow, planar, traces
 from ode_course.cnf.base import standard_normal_log_prob
 from ode_course.cnf.dynamics import ACTIVATIONS, AugmentedDynamics, LinearField, TimeMLP
 from ode_course.cnf.fitting import DensityFit, density_on_grid, fit_density, mean_nll
-from ode_course.cnf.flow import CNF, INTEGRATORS
+from ode_course.cnf.flow import CNF
 from ode_course.cnf.planar import PlanarFlow
 from ode_course.cnf.traces import (
     NOISE_TYPES,

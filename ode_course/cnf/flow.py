@@ -10,8 +10,7 @@ the data at t = t₁. It integrates the augmented state [z, ℓ] of shape (N, D 
 - ``sample(n)`` goes from base points z(0) ~ N(0, I) forward to t₁, with
   log p(x) = log N(z(0)) + ℓ(t₁).
 
-Both directions integrate the same vector field. ``INTEGRATORS`` are the deprecated names of
-the backends (``CNF(integrator=...)``).
+Both directions integrate the same vector field.
 
 Example:
     >>> _ = torch.manual_seed(0)
@@ -33,23 +32,13 @@ import torch
 from torch import nn
 
 from ode_course import _validate
-from ode_course.backends import check_backend, integrate, renamed_backend
+from ode_course.backends import check_backend, integrate
 from ode_course.cnf.base import as_points, reference_tensor, standard_normal_log_prob
 from ode_course.cnf.dynamics import AugmentedDynamics, TimeMLP
 from ode_course.cnf.traces import NOISE_TYPES, TRACE_ESTIMATORS, sample_probe
 from ode_course.solvers import CountNFE
 
-__all__ = ["CNF", "INTEGRATORS"]
-
-INTEGRATORS = ("odeint", "odeint_adjoint", "torchdiffeq")
-"""Deprecated: the old names of ``CNF(integrator=...)``. Write ``backend=`` instead, with
-``"ode_course"``, ``"adjoint"`` and ``"torchdiffeq"`` (:data:`ode_course.backends.BACKENDS`)."""
-
-_INTEGRATOR_BACKENDS = {
-    "odeint": "ode_course",
-    "odeint_adjoint": "adjoint",
-    "torchdiffeq": "torchdiffeq",
-}
+__all__ = ["CNF"]
 
 
 class CNF(nn.Module):
@@ -73,8 +62,6 @@ class CNF(nn.Module):
         backend: who solves the ODE, one of :data:`~ode_course.backends.BACKENDS`:
             ``"ode_course"`` (our solvers, the default), ``"adjoint"`` (ours, gradients by the
             adjoint method) or ``"torchdiffeq"``.
-        integrator: deprecated, the old name of ``backend``: ``"odeint"``, ``"odeint_adjoint"``
-            or ``"torchdiffeq"`` (see ``INTEGRATORS``); warns with a ``DeprecationWarning``.
         method: the solver, e.g. ``"rk4"`` (fixed grid, needs ``step_size``) or ``"dopri5"``.
         step_size: the step of a fixed-grid method.
         rtol, atol: the tolerances of an adaptive method.
@@ -88,9 +75,8 @@ class CNF(nn.Module):
     Raises:
         TypeError, ValueError: ``dim`` or a width is not a positive integer, or ``t1`` is not a
             positive finite number.
-        ValueError: an unknown ``trace``, ``noise``, ``backend``, ``integrator``, ``method`` or
-            ``activation`` (the message lists the valid names), or ``backend`` and
-            ``integrator`` that name different backends.
+        ValueError: an unknown ``trace``, ``noise``, ``backend``, ``method`` or ``activation``
+            (the message lists the valid names).
         TypeError: ``net`` is not an ``nn.Module``.
 
     Example:
@@ -113,7 +99,6 @@ class CNF(nn.Module):
         trace: str = "exact",
         noise: str = "gaussian",
         backend: str | None = None,
-        integrator: str | None = None,
         method: str = "dopri5",
         step_size: float | None = None,
         rtol: float = 1e-5,
@@ -139,13 +124,7 @@ class CNF(nn.Module):
         self.t1 = _validate.positive(t1, "t1", fix="pass an end time t1 > 0, e.g. t1=1.0")
         self.trace = _validate.one_of(trace, "trace", TRACE_ESTIMATORS)
         self.noise = _validate.one_of(noise, "noise", NOISE_TYPES)
-        if integrator is not None:
-            fix = "write backend='ode_course' instead (integrator= is deprecated)"
-            _validate.one_of(integrator, "integrator", INTEGRATORS, fix=fix)
-        chosen = renamed_backend(
-            backend, owner="CNF", old="integrator", value=integrator, translate=_INTEGRATOR_BACKENDS
-        )
-        self.backend = check_backend(chosen, method)
+        self.backend = check_backend("ode_course" if backend is None else backend, method)
         self.method, self.step_size, self.rtol, self.atol = method, step_size, rtol, atol
         self._counter: CountNFE | None = None
 

@@ -69,7 +69,6 @@ from ode_course.flow_matching.training import (
     COUPLINGS,
     FlowMatchingFit,
     NLLResult,
-    count_evaluations,
     exact_nll,
     fit_flow_matching,
 )

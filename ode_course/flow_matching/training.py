@@ -14,11 +14,11 @@ with one of three couplings of the base points x₀ and the data points x₁:
 
 A training step evaluates the field once and solves no ODE; the returned
 :class:`FlowMatchingFit` counts the evaluations (``nfe_per_step``) and measures the wall time.
-:func:`count_evaluations` counts the forward passes of any module during any computation (a
-maximum-likelihood CNF step of Chapter 7, say), and :func:`exact_nll` computes the test
-negative log-likelihood of any trained field through Chapter 7's instantaneous change of
-variables (:class:`~ode_course.cnf.CNF`, Dopri5, exact trace), so that flow matching and
-maximum likelihood are judged by the same number.
+:func:`~ode_course.solvers.count_evaluations` counts the forward passes of any module during
+any computation (a maximum-likelihood CNF step of Chapter 7, say), and :func:`exact_nll`
+computes the test negative log-likelihood of any trained field through Chapter 7's
+instantaneous change of variables (:class:`~ode_course.cnf.CNF`, Dopri5, exact trace), so
+that flow matching and maximum likelihood are judged by the same number.
 
 Example:
     >>> from ode_course.cnf import TimeMLP
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,12 +44,12 @@ from ode_course import _validate
 from ode_course.cnf import CNF, mean_nll
 from ode_course.flow_matching.coupling import ot_coupling
 from ode_course.flow_matching.paths import flow_matching_loss, pair, points
+from ode_course.solvers import CountNFE
 
 __all__ = [
     "COUPLINGS",
     "FlowMatchingFit",
     "NLLResult",
-    "count_evaluations",
     "exact_nll",
     "fit_flow_matching",
 ]
@@ -96,16 +95,6 @@ class NLLResult:
 
     nll: float
     nfe: int
-
-
-def _counting(field: Any) -> tuple[Callable[[torch.Tensor, torch.Tensor], torch.Tensor], list[int]]:
-    calls = [0]
-
-    def counted(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        calls[0] += 1
-        return field(t, x)
-
-    return counted, calls
 
 
 def fit_flow_matching(
@@ -207,7 +196,7 @@ def fit_flow_matching(
     optimizer = torch.optim.Adam(field.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 10)
     generator = torch.Generator().manual_seed(seed)
-    counted, calls = _counting(field)
+    counted = CountNFE(field)
     losses: list[float] = []
     iterator: Any = range(steps)
     if progress:
@@ -231,44 +220,7 @@ def fit_flow_matching(
         schedule.step()
         losses.append(loss.item())
     seconds = time.perf_counter() - start
-    return FlowMatchingFit(losses, calls[0] // steps, seconds)
-
-
-def count_evaluations(module: nn.Module, computation: Callable[[], Any]) -> int:
-    """The number of forward passes of ``module`` while ``computation()`` runs.
-
-    Counts every call of the module (by a forward hook, removed afterwards), wherever it
-    happens: in a training step of flow matching (one), in a maximum-likelihood step of a CNF
-    (one per solver stage), in a solve.
-
-    Args:
-        module: the ``nn.Module`` to watch, e.g. a CNF's ``net``.
-        computation: a function of no arguments, e.g. ``lambda: cnf.log_prob(x).mean()``.
-
-    Returns:
-        The count, an int.
-
-    Raises:
-        TypeError: ``module`` is not an ``nn.Module``, or ``computation`` is not callable.
-
-    Example:
-        >>> from ode_course.cnf import CNF
-        >>> cnf = CNF(2, hidden=(8,), method="rk4", step_size=0.5)
-        >>> count_evaluations(cnf.net, lambda: cnf.log_prob(torch.zeros(3, 2)))  # 2 steps × 4
-        8
-    """
-    if not isinstance(module, nn.Module):
-        _validate.fail(
-            "module", "a torch.nn.Module", type(module).__name__, "pass e.g. cnf.net", TypeError
-        )
-    _validate.callable_(computation, "computation", fix="pass e.g. lambda: model.log_prob(x)")
-    calls: list[int] = []
-    hook = module.register_forward_hook(lambda *_: calls.append(1))
-    try:
-        computation()
-    finally:
-        hook.remove()
-    return len(calls)
+    return FlowMatchingFit(losses, counted.nfe // steps, seconds)
 
 
 def exact_nll(

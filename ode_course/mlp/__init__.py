@@ -13,9 +13,6 @@ The package reads in three files, each on its own:
 - ``training.py``: :func:`fit` (returning a :class:`TrainingHistory`), :func:`accuracy`,
   :func:`confusion_matrix` and :func:`add_bias_column`.
 
-``ode_course.mlp.Layer``, the old name of :class:`Module`, still works, with a
-DeprecationWarning.
-
 Example:
     >>> rng = np.random.default_rng(0)
     >>> model = Sequential(Linear(4, 8, rng=rng), ReLU(), Linear(8, 3, rng=rng))
@@ -28,9 +25,6 @@ Example:
 """
 
 from __future__ import annotations
-
-import warnings
-from typing import Any
 
 import numpy as np  # the doctests above use it
 
@@ -46,19 +40,3 @@ from ode_course.mlp.training import (
 )
 
 __all__ = sorted({*layers.__all__, *loss.__all__, *training.__all__})
-
-
-def __getattr__(name: str) -> Any:
-    """``Layer``, the old name of :class:`Module`, with a DeprecationWarning."""
-    if name == "Layer":
-        warnings.warn(
-            "ode_course.mlp.Layer is deprecated and will be removed; it is ode_course.mlp.Module "
-            "(ode_course.Layer is the scalar MLP's layer, ode_course.scalar_nn.Layer)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return Module
-    raise AttributeError(
-        f"module {__name__!r} has no attribute {name!r}. "
-        f"Fix: its public names are listed in {__name__}.__all__"
-    )

@@ -70,9 +70,7 @@ class Module:
     same order, which is what an optimizer's ``step(params, grads)`` takes. Layers
     (:class:`Linear`, :class:`ReLU`, ...) and the networks built from them
     (:class:`Sequential`) are all modules, as in PyTorch, whose ``torch.nn.Module`` plays the
-    same role from Chapter 5 on. (It was called ``Layer`` before, a name that
-    ``ode_course.scalar_nn.Layer``, a layer of scalar neurons, also has;
-    ``ode_course.mlp.Layer`` still works, with a DeprecationWarning.)
+    same role from Chapter 5 on.
 
     Example:
         >>> class Double(Module):

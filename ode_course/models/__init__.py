@@ -16,7 +16,7 @@ until it is reset (``func.nfe = 0``).
 The package reads in three files, each on its own:
 
 - ``blocks.py``: :class:`ResBlock`, :class:`ODEFunc`, :class:`ODEBlock`,
-  :class:`AugmentedODEBlock`, and ``SOLVER_LIBRARIES``, the deprecated values of ``library=``;
+  :class:`AugmentedODEBlock`;
 - ``classifiers.py``: :func:`count_parameters`, the classifiers :func:`mlp_classifier`,
   :func:`resnet_classifier` and :func:`ode_classifier`, and :func:`train_classifier`;
 - ``tolerance.py``: what an adaptive solver's tolerance costs a trained ODE-Net
@@ -38,7 +38,6 @@ import torch  # the doctests above use it
 
 from ode_course.models import blocks, classifiers, tolerance
 from ode_course.models.blocks import (
-    SOLVER_LIBRARIES,
     AugmentedODEBlock,
     ODEBlock,
     ODEFunc,

@@ -2,9 +2,6 @@
 
 :class:`ResBlock` is the residual block; :class:`ODEFunc` is a field f(t, h), which
 :class:`ODEBlock` and :class:`AugmentedODEBlock` solve with an ODE solver.
-
-``SOLVER_LIBRARIES`` are the deprecated values of ``library=``; ``check_library`` checks that
-keyword for the blocks here and for the classifiers of ``classifiers.py``.
 """
 
 from __future__ import annotations
@@ -18,13 +15,6 @@ from ode_course import _validate, backends
 from ode_course.solvers import CountNFE
 
 __all__ = ["AugmentedODEBlock", "ODEBlock", "ODEFunc", "ResBlock"]
-
-SOLVER_LIBRARIES = ("ode_course", "torchdiffeq")
-"""Deprecated: the values of the old ``library=`` keyword of :class:`ODEBlock`.
-
-Write ``backend=`` instead, with one of :data:`ode_course.backends.BACKENDS` (which adds
-``"adjoint"``); ``library=`` still works, with a DeprecationWarning.
-"""
 
 
 class ResBlock(nn.Module):
@@ -87,21 +77,6 @@ class ODEFunc(nn.Module):
         return self.net(torch.cat([h, time], dim=-1))
 
 
-def check_library(library: str | None) -> None:
-    """Raise unless the deprecated ``library=`` is None or one of ``SOLVER_LIBRARIES``.
-
-    (The caller then calls ``backends.renamed_backend`` itself, so that its warning points at
-    the user's line.)
-    """
-    if library is not None:
-        _validate.one_of(
-            library,
-            "library",
-            SOLVER_LIBRARIES,
-            fix="write backend='ode_course' or backend='torchdiffeq' (library= is deprecated)",
-        )
-
-
 class ODEBlock(nn.Module):
     """h(0) ↦ h(T), the solution of dh/dt = func(t, h) at time T, by an ODE solver.
 
@@ -121,14 +96,12 @@ class ODEBlock(nn.Module):
             (our solvers, :mod:`ode_course.solvers`; the default, also for None),
             ``"adjoint"`` (the same with adjoint gradients, :mod:`ode_course.adjoint`) or
             ``"torchdiffeq"``.
-        library: deprecated, the old name of ``backend`` (``"ode_course"`` or
-            ``"torchdiffeq"``); it warns with a DeprecationWarning.
 
     Raises:
         TypeError: ``func`` is not an ``nn.Module``, or ``t1``, ``step_size``, ``rtol`` or
             ``atol`` is not a number.
-        ValueError: ``t1``, ``step_size``, ``rtol`` or ``atol`` is not positive; ``backend``,
-            ``method`` or ``library`` is unknown; ``library`` and ``backend`` disagree.
+        ValueError: ``t1``, ``step_size``, ``rtol`` or ``atol`` is not positive; ``backend`` or
+            ``method`` is unknown.
 
     Example:
         >>> block = ODEBlock(ODEFunc(2, 8), method="rk4", step_size=0.25, backend="adjoint")
@@ -147,7 +120,6 @@ class ODEBlock(nn.Module):
         rtol: float = 1e-3,
         atol: float = 1e-4,
         backend: str | None = None,
-        library: str | None = None,
     ):
         super().__init__()
         if not isinstance(func, nn.Module):
@@ -158,11 +130,7 @@ class ODEBlock(nn.Module):
                 "use ODEFunc(dim, hidden), or wrap your function in an nn.Module",
                 TypeError,
             )
-        check_library(library)
-        backend = backends.renamed_backend(
-            backend, owner=type(self).__name__, old="library", value=library
-        )
-        self.backend = backends.check_backend(backend, method)
+        self.backend = backends.check_backend("ode_course" if backend is None else backend, method)
         self.func, self.t1, self.method = func, _validate.positive(t1, "t1"), method
         if step_size is not None:
             step_size = _validate.positive(
@@ -223,7 +191,6 @@ class AugmentedODEBlock(ODEBlock):
         func: the vector field on the augmented state, a module called as ``func(t, z)``.
         augment_dim: p ≥ 0, the number of zeros appended (0 gives a plain :class:`ODEBlock`).
         backend: who solves, as for :class:`ODEBlock`.
-        library: deprecated, the old name of ``backend``.
         **block_options: ``t1``, ``method``, ``step_size``, ``rtol``, ``atol`` as for
             :class:`ODEBlock`.
 
@@ -243,7 +210,6 @@ class AugmentedODEBlock(ODEBlock):
         *,
         augment_dim: int,
         backend: str | None = None,
-        library: str | None = None,
         **block_options: Any,
     ):
         augment_dim = _validate.integer(
@@ -251,10 +217,6 @@ class AugmentedODEBlock(ODEBlock):
             "augment_dim",
             minimum=0,
             fix="pass the number of zero features to append, e.g. augment_dim=1 (0 for none)",
-        )
-        check_library(library)
-        backend = backends.renamed_backend(
-            backend, owner=type(self).__name__, old="library", value=library
         )
         super().__init__(func, backend=backend, **block_options)
         self.augment_dim = augment_dim

@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ode_course import _validate, backends
-from ode_course.models.blocks import ODEBlock, ODEFunc, ResBlock, check_library
+from ode_course import _validate
+from ode_course.models.blocks import ODEBlock, ODEFunc, ResBlock
 
 __all__ = [
     "count_parameters",
@@ -88,7 +88,6 @@ def ode_classifier(
     hidden: int,
     *,
     backend: str | None = None,
-    library: str | None = None,
     **block_options: Any,
 ) -> nn.Sequential:
     """A stem Linear(n_in, width), one :class:`ODEBlock`, and a head Linear(width, n_classes).
@@ -102,7 +101,6 @@ def ode_classifier(
         width: the width of the state the ODE evolves.
         hidden: the width of the vector field's hidden layer.
         backend: who solves, as for :class:`ODEBlock`.
-        library: deprecated, the old name of ``backend``.
         **block_options: ``t1``, ``method``, ``step_size``, ``rtol``, ``atol`` as for
             :class:`ODEBlock`.
 
@@ -115,10 +113,6 @@ def ode_classifier(
         (torch.Size([5, 10]), 8)
     """
     n_in, n_classes = _validate.integer(n_in, "n_in"), _validate.integer(n_classes, "n_classes")
-    check_library(library)
-    backend = backends.renamed_backend(
-        backend, owner="ode_classifier", old="library", value=library
-    )
     block = ODEBlock(ODEFunc(width, hidden), backend=backend, **block_options)
     return nn.Sequential(nn.Linear(n_in, width), block, nn.Tanh(), nn.Linear(width, n_classes))
 

@@ -16,7 +16,9 @@ own:
   step size from the error, and interpolates the solution at the requested times;
 - ``interface.py``: :func:`odeint` (the solution tensor, as ``torchdiffeq.odeint``),
   :func:`solve` (a :class:`Solution` that also holds the cost: ``nfe``, ``n_steps``,
-  ``n_rejected``), ``SOLVERS`` and :class:`CountNFE`, which counts the evaluations of any field.
+  ``n_rejected``), ``SOLVERS``, and the one way to count evaluations: :class:`CountNFE`
+  wraps a field, and :func:`count_evaluations` counts the calls of a module already inside a
+  model.
 
 ``problem.py`` checks the inputs once per solve and defines :class:`Solution` and
 :class:`SolverError`. Everything is ordinary torch code, so gradients with respect to y₀ and to
@@ -40,7 +42,7 @@ import torch  # the doctests above use it
 from ode_course.solvers import adaptive, fixed_grid, interface, problem, tableaux
 from ode_course.solvers.adaptive import AdaptiveSolver, Dopri5
 from ode_course.solvers.fixed_grid import RK4, Euler, FixedGridSolver, Midpoint
-from ode_course.solvers.interface import SOLVERS, CountNFE, odeint, solve
+from ode_course.solvers.interface import SOLVERS, CountNFE, count_evaluations, odeint, solve
 from ode_course.solvers.problem import Solution, SolverError
 from ode_course.solvers.tableaux import DOPRI5, EULER, MIDPOINT, RK4_TABLEAU, ButcherTableau
 

@@ -10,15 +10,17 @@ these solvers or with torchdiffeq's.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
+from torch import nn
 
 from ode_course import _validate
 from ode_course.solvers.adaptive import AdaptiveSolver, Dopri5
 from ode_course.solvers.fixed_grid import RK4, Euler, FixedGridSolver, Midpoint
 from ode_course.solvers.problem import Solution, VectorField
 
-__all__ = ["SOLVERS", "CountNFE", "odeint", "solve"]
+__all__ = ["SOLVERS", "CountNFE", "count_evaluations", "odeint", "solve"]
 
 SOLVERS: dict[str, type[FixedGridSolver] | type[AdaptiveSolver]] = {
     "euler": Euler,
@@ -181,3 +183,41 @@ class CountNFE(torch.nn.Module):
     def reset(self) -> None:
         """Set the count back to 0."""
         self.nfe = 0
+
+
+def count_evaluations(module: nn.Module, computation: Callable[[], Any]) -> int:
+    """The number of forward passes of ``module`` while ``computation()`` runs.
+
+    The counter for a module that is already inside a model: where :class:`CountNFE` wraps a
+    field before it is handed to a solver, this counts every call of ``module`` (by a forward
+    hook, removed afterwards), wherever it happens: in a training step of flow matching (one),
+    in a maximum-likelihood step of a CNF (one per solver stage), in a solve.
+
+    Args:
+        module: the ``nn.Module`` to watch, e.g. a CNF's ``net``.
+        computation: a function of no arguments, e.g. ``lambda: cnf.log_prob(x).mean()``.
+
+    Returns:
+        The count, an int.
+
+    Raises:
+        TypeError: ``module`` is not an ``nn.Module``, or ``computation`` is not callable.
+
+    Example:
+        >>> from ode_course.cnf import CNF
+        >>> cnf = CNF(2, hidden=(8,), method="rk4", step_size=0.5)
+        >>> count_evaluations(cnf.net, lambda: cnf.log_prob(torch.zeros(3, 2)))  # 2 steps × 4
+        8
+    """
+    if not isinstance(module, nn.Module):
+        _validate.fail(
+            "module", "a torch.nn.Module", type(module).__name__, "pass e.g. cnf.net", TypeError
+        )
+    _validate.callable_(computation, "computation", fix="pass e.g. lambda: model.log_prob(x)")
+    calls: list[int] = []
+    hook = module.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        computation()
+    finally:
+        hook.remove()
+    return len(calls)

@@ -1,4 +1,4 @@
-"""Tests for ode_course.autodiff.scalar_mlp (Chapter 1's ode_course.scalar_nn): the scalar MLP's
+"""Tests for ode_course.autodiff.scalar_mlp (Chapter 1's network): the scalar MLP's
 forward pass and gradients match torch."""
 
 from __future__ import annotations
@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from ode_course import autodiff, scalar_nn
 from ode_course.autodiff.engine import Value
-from ode_course.autodiff.scalar_mlp import ACTIVATIONS, MLP, Layer, Neuron
+from ode_course.autodiff.scalar_mlp import Neuron, ScalarLayer, ScalarMLP
 
 
-def torch_forward(model: MLP, x: list[float], activation: str) -> tuple[torch.Tensor, list]:
+def torch_forward(model: ScalarMLP, x: list[float], activation: str) -> tuple[torch.Tensor, list]:
     """The same network in torch float64, sharing the scalar model's weights."""
     params = []
     h = torch.tensor(x, dtype=torch.float64)
@@ -30,7 +29,7 @@ def torch_forward(model: MLP, x: list[float], activation: str) -> tuple[torch.Te
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
 def test_mlp_matches_torch_forward_and_backward(activation):
-    model = MLP(3, [5, 4, 2], activation=activation, seed=3)
+    model = ScalarMLP(3, [5, 4, 2], activation=activation, seed=3)
     x = [0.2, -1.3, 0.7]
     outs = model(x)
     loss = outs[0] * outs[0] + outs[1].tanh()
@@ -50,22 +49,22 @@ def test_mlp_matches_torch_forward_and_backward(activation):
 
 
 def test_single_output_returns_a_value_and_counts_parameters():
-    model = MLP(2, [4, 1], seed=0)
+    model = ScalarMLP(2, [4, 1], seed=0)
     assert isinstance(model([1.0, 2.0]), Value)
     assert len(model.parameters()) == 4 * 3 + 5
     assert model.layers[-1].neurons[0].activation == "linear"
 
 
 def test_initialisation_is_seeded_and_scaled():
-    a, b = MLP(2, [3, 1], seed=7), MLP(2, [3, 1], seed=7)
+    a, b = ScalarMLP(2, [3, 1], seed=7), ScalarMLP(2, [3, 1], seed=7)
     assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
-    wide = Layer(400, 200, rng=np.random.default_rng(0))
+    wide = ScalarLayer(400, 200, rng=np.random.default_rng(0))
     weights = np.array([w.data for n in wide.neurons for w in n.w])
     assert weights.std() == pytest.approx(1 / np.sqrt(400), rel=0.05)
 
 
 def test_gradient_descent_reduces_a_loss():
-    model = MLP(1, [6, 1], seed=0)
+    model = ScalarMLP(1, [6, 1], seed=0)
     xs, ys = np.linspace(-1, 1, 12), np.sin(2 * np.linspace(-1, 1, 12))
     losses = []
     for _ in range(30):
@@ -79,19 +78,11 @@ def test_gradient_descent_reduces_a_loss():
 
 
 def test_zero_grad_resets_parameters():
-    model = MLP(2, [2, 1], seed=0)
+    model = ScalarMLP(2, [2, 1], seed=0)
     model([1.0, 1.0]).backward()
     assert any(p.grad != 0 for p in model.parameters())
     model.zero_grad()
     assert all(p.grad == 0 for p in model.parameters())
-
-
-def test_chapter_one_name_is_the_same_module_contents():
-    assert scalar_nn.__all__ == ["MLP", "SCALAR_ACTIVATIONS", "Layer", "Neuron"]
-    assert scalar_nn.ACTIVATIONS is scalar_nn.SCALAR_ACTIVATIONS  # the older name still works
-    for name in scalar_nn.__all__:
-        assert getattr(scalar_nn, name) is getattr(autodiff, name)
-    assert scalar_nn.MLP is MLP and ACTIVATIONS == ("tanh", "relu", "sigmoid", "linear")
 
 
 @pytest.mark.parametrize(
@@ -104,11 +95,11 @@ def test_chapter_one_name_is_the_same_module_contents():
         ),
         (lambda: Neuron(0), ValueError, "nin must be a positive integer"),
         (lambda: Neuron(2.0), TypeError, "nin must be an integer >= 1"),
-        (lambda: Layer(2, 0), ValueError, "nout must be a positive integer"),
-        (lambda: MLP(2, []), ValueError, "nouts must be a list of at least one layer width"),
-        (lambda: MLP(2, [3, 0]), ValueError, "nout must be a positive integer"),
+        (lambda: ScalarLayer(2, 0), ValueError, "nout must be a positive integer"),
+        (lambda: ScalarMLP(2, []), ValueError, "nouts must be a list of at least one layer width"),
+        (lambda: ScalarMLP(2, [3, 0]), ValueError, "nout must be a positive integer"),
         (
-            lambda: MLP(2, [1])([1.0, 2.0, 3.0]),
+            lambda: ScalarMLP(2, [1])([1.0, 2.0, 3.0]),
             ValueError,
             r"x must be a sequence of 2 entries \(nin = 2\); got 3 entries",
         ),

@@ -1,5 +1,5 @@
 """Tests for ode_course.cnf.flow: the linear flow against its closed form, inversion, the
-three solver backends (and the deprecated ``integrator=``), gradients against finite
+three solver backends, gradients against finite
 differences, and every error."""
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ import pytest
 import scipy.linalg
 import torch
 
-import ode_course
-from ode_course.backends import BACKENDS
 from ode_course.cnf import (
     CNF,
-    INTEGRATORS,
     NOISE_TYPES,
     TRACE_ESTIMATORS,
     LinearField,
@@ -164,42 +161,6 @@ def test_cnf_accepts_numpy_data_and_counts_evaluations():
 
 
 # ---------------------------------------------------------------------- the deprecated keyword
-def test_integrators_are_the_deprecated_names_in_the_order_of_the_backends():
-    assert INTEGRATORS == ("odeint", "odeint_adjoint", "torchdiffeq")
-    assert ode_course.INTEGRATORS is INTEGRATORS
-
-
-@pytest.mark.parametrize(("old", "new"), list(zip(INTEGRATORS, BACKENDS, strict=True)))
-def test_each_deprecated_integrator_warns_and_maps_to_its_backend(old, new):
-    with pytest.warns(DeprecationWarning, match=rf"CNF\(integrator='{old}'\) is deprecated"):
-        cnf = CNF(2, hidden=(4,), integrator=old, method="rk4", step_size=0.5)
-    assert cnf.backend == new and f"backend='{new}'" in repr(cnf)
-    with pytest.warns(DeprecationWarning, match=rf"write CNF\(backend='{new}'\) instead"):
-        both = CNF(2, hidden=(4,), backend=new, integrator=old)  # agreeing: only the warning
-    assert both.backend == new
-
-
-def test_conflicting_backend_and_integrator_raise():
-    with pytest.raises(
-        ValueError,
-        match=r"integrator must be left out when backend= is given.*Fix: drop integrator=",
-    ):
-        CNF(2, hidden=(4,), backend="torchdiffeq", integrator="odeint_adjoint")
-
-
-def test_an_unknown_backend_or_integrator_raises_naming_it_and_the_fix():
-    with pytest.raises(
-        ValueError,
-        match=r"backend must be one of 'ode_course', 'adjoint', 'torchdiffeq'; "
-        r"got backend='scipy'\. Fix: pass backend='ode_course'",
-    ):
-        CNF(2, hidden=(4,), backend="scipy")
-    with pytest.raises(
-        ValueError,
-        match=r"integrator must be one of 'odeint', 'odeint_adjoint', 'torchdiffeq'; "
-        r"got integrator='scipy'\. Fix: write backend='ode_course'",
-    ):
-        CNF(2, hidden=(4,), integrator="scipy")
 
 
 def test_torchdiffeq_backend_accepts_its_own_methods():
@@ -246,3 +207,12 @@ def test_other_bad_inputs():
     cnf.method = "rk45"  # the solver's settings are read, and checked, at every solve
     with pytest.raises(ValueError, match=r"method must be one of .*Fix: "):
         cnf.log_prob(torch.zeros(1, 2))
+
+
+def test_an_unknown_backend_raises_naming_it_and_the_fix():
+    with pytest.raises(
+        ValueError,
+        match=r"backend must be one of 'ode_course', 'adjoint', 'torchdiffeq'; "
+        r"got backend='scipy'\. Fix: pass backend='ode_course'",
+    ):
+        CNF(2, hidden=(4,), backend="scipy")

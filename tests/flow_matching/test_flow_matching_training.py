@@ -15,7 +15,6 @@ from ode_course.flow_matching import (
     COUPLINGS,
     FlowMatchingFit,
     NLLResult,
-    count_evaluations,
     exact_nll,
     fit_flow_matching,
     trajectories,
@@ -159,36 +158,6 @@ def test_pairs_with_a_coupling_or_of_the_wrong_kind_are_refused() -> None:
 def test_a_field_that_is_not_a_module_is_refused() -> None:
     with pytest.raises(TypeError, match=r"torch\.nn\.Module"):
         fit_flow_matching(lambda t, x: x, torch.zeros(4, 1), steps=1)  # type: ignore[arg-type]
-
-
-# --- count_evaluations ----------------------------------------------------------------------
-
-
-def test_count_evaluations_of_a_cnf_solve_matches_its_nfe() -> None:
-    cnf = CNF(2, hidden=(8,), method="rk4", step_size=0.25).double()
-    x = torch.randn(5, 2, dtype=F64)
-    assert count_evaluations(cnf.net, lambda: cnf.log_prob(x).sum().backward()) == 16 == cnf.nfe
-    assert not cnf.net._forward_hooks  # the hook is gone
-    assert count_evaluations(cnf.net, lambda: None) == 0
-
-
-def test_count_evaluations_removes_its_hook_when_the_computation_fails() -> None:
-    net = TimeMLP(2, hidden=(4,))
-
-    def broken() -> None:
-        net(0.0, torch.zeros(1, 2))
-        raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError, match="boom"):
-        count_evaluations(net, broken)
-    assert not net._forward_hooks
-
-
-def test_count_evaluations_checks_its_arguments() -> None:
-    with pytest.raises(TypeError, match="Module"):
-        count_evaluations(lambda t, x: x, lambda: None)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="computation"):
-        count_evaluations(TimeMLP(1, hidden=(2,)), 3)  # type: ignore[arg-type]
 
 
 # --- exact_nll ------------------------------------------------------------------------------

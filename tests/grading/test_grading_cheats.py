@@ -33,10 +33,20 @@ import math
 import numpy as np
 import torch
 from ode_course import (
-    AdjointStats, AugmentedDynamics, Momentum, ODEFunc, activation_memory, adjoint_dynamics,
-    exact_trace, gaussian_kl, hutchinson_trace, masked_gaussian_log_likelihood, odeint,
-    odeint_adjoint, sample_probe, softmax,
+    AdjointStats,
+    AugmentedDynamics,
+    Momentum,
+    ODEFunc,
+    activation_memory,
+    exact_trace,
+    hutchinson_trace,
+    odeint,
+    odeint_adjoint,
+    sample_probe,
+    softmax,
 )
+from ode_course.adjoint import adjoint_dynamics
+from ode_course.latent import gaussian_kl, masked_gaussian_log_likelihood
 from ode_course.autodiff import Value
 from ode_course.checks import *
 from ode_course.checks.cnf import check_linear_log_det, check_rademacher_exact, check_redrawn_probe

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-import ode_course
 from ode_course import mlp
 from ode_course.autodiff import numerical_gradient, relative_error
 from ode_course.mlp import (
@@ -160,16 +159,3 @@ def test_every_layer_and_sequential_is_a_module():
     for layer in (Linear(2, 2), ReLU(), Tanh(), Sigmoid(), Sequential(ReLU())):
         assert isinstance(layer, Module)
     assert "Module" in mlp.__all__ and "Layer" not in mlp.__all__
-    assert ode_course.Module is Module
-    assert ode_course.Layer is ode_course.scalar_nn.Layer  # the scalar MLP's layer
-
-
-def test_the_old_name_layer_still_works_with_a_deprecation_warning():
-    with pytest.warns(DeprecationWarning, match=r"ode_course\.mlp\.Layer is deprecated.*Module"):
-        old = mlp.Layer
-    assert old is Module
-    with pytest.warns(DeprecationWarning):
-        from ode_course.mlp import Layer
-    assert Layer is Module
-    with pytest.raises(AttributeError, match=r"no attribute 'Layr'.*Fix: "):
-        mlp.Layr  # noqa: B018

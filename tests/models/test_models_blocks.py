@@ -1,11 +1,9 @@
 """Tests for ode_course.models.blocks: a residual block is one Euler step; the solver backends
-agree (outputs and gradients); the deprecated ``library=`` still works; a block counts the cost
+agree (outputs and gradients); a block counts the cost
 of its latest solve; augmented blocks pad with zeros; an ODE block's activation memory grows
 with its evaluations."""
 
 from __future__ import annotations
-
-import warnings
 
 import pytest
 import torch
@@ -13,7 +11,6 @@ import torch
 from ode_course.backends import BACKENDS
 from ode_course.memory import activation_memory
 from ode_course.models import (
-    SOLVER_LIBRARIES,
     AugmentedODEBlock,
     ODEBlock,
     ODEFunc,
@@ -114,43 +111,6 @@ def test_ode_block_memory_grows_linearly_with_the_number_of_evaluations(backend)
 
 
 # ------------------------------------------------------------- backends and the cost of a solve
-@pytest.mark.parametrize("library", SOLVER_LIBRARIES)
-def test_the_deprecated_library_keyword_warns_and_maps_to_the_same_backend(library):
-    assert SOLVER_LIBRARIES == ("ode_course", "torchdiffeq")
-    with pytest.warns(DeprecationWarning, match=rf"ODEBlock\(library='{library}'\).*backend="):
-        block = ODEBlock(ODEFunc(2, 4), library=library)
-    assert block.backend == library
-    with pytest.warns(DeprecationWarning, match=r"AugmentedODEBlock\(library="):
-        augmented = AugmentedODEBlock(ODEFunc(3, 4), augment_dim=1, library=library)
-    assert augmented.backend == library
-    with pytest.warns(DeprecationWarning, match=r"ode_classifier\(library="):
-        model = ode_classifier(4, 2, 3, 4, library=library)
-    assert model[1].backend == library
-    # the same as the new keyword, and the same as backend= with the same value
-    with pytest.warns(DeprecationWarning):
-        both = ODEBlock(ODEFunc(2, 4), library=library, backend=library)
-    assert both.backend == library
-
-
-def test_the_deprecation_warning_points_at_the_callers_line():
-    with pytest.warns(DeprecationWarning) as records:
-        ODEBlock(ODEFunc(2, 4), library="torchdiffeq")
-        AugmentedODEBlock(ODEFunc(3, 4), augment_dim=1, library="torchdiffeq")
-        ode_classifier(4, 2, 3, 4, library="torchdiffeq")
-    assert [record.filename for record in records] == [__file__] * 3
-
-
-def test_library_and_a_different_backend_conflict():
-    conflict = r"library must be left out when backend= is given.*got backend='adjoint'"
-    with warnings.catch_warnings():  # whether it also warns is ode_course.backends' business
-        warnings.simplefilter("ignore", DeprecationWarning)
-        with pytest.raises(ValueError, match=conflict) as info:
-            ODEBlock(ODEFunc(2, 4), library="torchdiffeq", backend="adjoint")
-        assert "Fix: drop library= and keep backend=" in str(info.value)
-        with pytest.raises(ValueError, match=r"library must be left out"):
-            AugmentedODEBlock(ODEFunc(3, 4), augment_dim=1, library="ode_course", backend="adjoint")
-        with pytest.raises(ValueError, match=r"library must be left out"):
-            ode_classifier(4, 2, 3, 4, library="ode_course", backend="torchdiffeq")
 
 
 @pytest.mark.parametrize(

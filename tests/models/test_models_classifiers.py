@@ -56,11 +56,6 @@ def test_classifiers_have_the_right_shapes_and_the_ode_net_is_smallest():
             r"method must be one of .*got method='rk45'",
         ),
         (
-            lambda: ODEBlock(ODEFunc(2, 2), library="scipy"),
-            ValueError,
-            r"library must be one of 'ode_course', 'torchdiffeq'; got library='scipy'",
-        ),
-        (
             lambda: resnet_classifier(4, 2, 4, 4, 0),
             ValueError,
             r"n_blocks must be a positive integer",

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torchdiffeq
 
+from ode_course.cnf import CNF, TimeMLP
 from ode_course.solvers import (
     RK4,
     SOLVERS,
@@ -19,6 +20,7 @@ from ode_course.solvers import (
     FixedGridSolver,
     Midpoint,
     Solution,
+    count_evaluations,
     odeint,
     solve,
 )
@@ -170,3 +172,33 @@ def test_registry_and_result():
     assert isinstance(solution, Solution)
     assert solution.nfe == 2 + 6 * (solution.n_steps + solution.n_rejected)
     assert repr(RK4(step_size=0.1)) == "RK4(step_size=0.1)"
+
+
+# --- count_evaluations ----------------------------------------------------------------------
+
+
+def test_count_evaluations_of_a_cnf_solve_matches_its_nfe() -> None:
+    cnf = CNF(2, hidden=(8,), method="rk4", step_size=0.25).double()
+    x = torch.randn(5, 2, dtype=torch.float64)
+    assert count_evaluations(cnf.net, lambda: cnf.log_prob(x).sum().backward()) == 16 == cnf.nfe
+    assert not cnf.net._forward_hooks  # the hook is gone
+    assert count_evaluations(cnf.net, lambda: None) == 0
+
+
+def test_count_evaluations_removes_its_hook_when_the_computation_fails() -> None:
+    net = TimeMLP(2, hidden=(4,))
+
+    def broken() -> None:
+        net(0.0, torch.zeros(1, 2))
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        count_evaluations(net, broken)
+    assert not net._forward_hooks
+
+
+def test_count_evaluations_checks_its_arguments() -> None:
+    with pytest.raises(TypeError, match="Module"):
+        count_evaluations(lambda t, x: x, lambda: None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="computation"):
+        count_evaluations(TimeMLP(1, hidden=(2,)), 3)  # type: ignore[arg-type]

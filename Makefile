@@ -118,10 +118,11 @@ grade: $(STAMP)
 	$(BIN)/python -m course_tools grade "$(SUBMISSIONS)" $(ARGS)
 
 # The grader on every chapter: each student edition scores 0 untouched (and runs to its end),
-# and full marks with every solution typed into its answer cell.
+# and full marks with every solution typed into its answer cell; and the cheats, graded.
 grade-check: $(STAMP)
-	ODE_COURSE_GRADE_NOTEBOOKS=1 $(BIN)/pytest tests/grading/test_grading_notebooks.py -q \
-		-p no:cacheprovider -n 2
+	ODE_COURSE_GRADE_NOTEBOOKS=1 $(BIN)/pytest tests/grading/test_grading_notebooks.py \
+		tests/grading/test_grading_cheats.py -q \
+		-p no:cacheprovider -n 2 --dist loadgroup
 
 # The package as Colab installs it: a wheel, no extras, in a fresh environment outside the
 # checkout; the notebooks' imports and chapters 1 and 6 under nbval (tests/wheel_check.py).

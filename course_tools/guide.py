@@ -160,11 +160,39 @@ PATHS = [
     "- **A first course on backpropagation** (about 5½ hours): Chapters 1, 2 and 3 in order,",
     "  with every exercise; Chapter 4 §1–2 as an optional last session that links optimizers to",
     "  ODEs.",
-    "- **A full semester** (about 18½ hours of study, one chapter a week with room for",
-    "  projects): Chapters 1–9 in order; Chapters 1–3 are the foundations, Chapter 4 the bridge,",
-    "  Chapters 5–9 the continuous models. A project can extend any chapter's last section.",
+    "- **A full semester** (about {hours} hours of study, one chapter a week with room for",
+    "  projects): Chapters 1–{last} in order; Chapters 1–3 are the foundations, Chapter 4 the",
+    "  bridge, Chapters 5–{last} the continuous models. A project can extend any chapter's last",
+    "  section.",
     "",
 ]
+
+
+def study_hours(time: str) -> float:
+    """The hours of a chapter's time estimate: "About 90 minutes, …" → 1.5, "About 2½ hours" → 2.5.
+
+    Raises:
+        ValueError: the estimate does not start "About N minutes" or "About N hours".
+    """
+    found = re.match(r"About (\d+)(½?) (minutes|hours?)\b", time)
+    if found is None:
+        raise ValueError(
+            f"a chapter's **Time.** must start 'About N hours' or 'About N minutes'; got {time!r}"
+        )
+    amount = int(found.group(1)) + (0.5 if found.group(2) else 0.0)
+    return amount / 60 if found.group(3) == "minutes" else amount
+
+
+def _hours(total: float) -> str:
+    whole, half = int(total), total - int(total) >= 0.5
+    return f"{whole}½" if half else str(whole)
+
+
+def paths(chapters: list[dict]) -> list[str]:
+    """The suggested paths; the full semester's length and last chapter come from the toc."""
+    hours = _hours(sum(study_hours(ch["time"]) for ch in chapters))
+    last = int(chapters[-1]["name"][:2]) if chapters else 0
+    return [line.format(hours=hours, last=last) for line in PATHS]
 
 
 GRADING = Path(__file__).with_name("guide_grading.md")
@@ -264,7 +292,7 @@ def render(chapters: list[dict], times: dict, cff: dict | None = None) -> str:
         "book's.",
         "",
     ]
-    lines += PATHS
+    lines += paths(chapters)
     for ch in chapters:
         lines += [f"## {ch['title']}", "", f"Notebook: `notebooks/{ch['name']}.ipynb`.", ""]
         lines += ["**Learning objectives.**", ""] + [f"- {o}" for o in ch["objectives"]] + [""]
@@ -344,7 +372,7 @@ def render(chapters: list[dict], times: dict, cff: dict | None = None) -> str:
 
 def build() -> str:
     times = json.loads(TIMES.read_text(encoding="utf-8")) if TIMES.exists() else {}
-    chapters = [chapter_info(p) for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    chapters = [chapter_info(p) for p in course.chapters(ROOT)]
     return render(chapters, times, citation())
 
 

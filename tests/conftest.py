@@ -17,6 +17,12 @@ from course_tools import course
 
 matplotlib.use("Agg")
 
+# Under pytest-xdist (make unit: one worker per core) each worker computes with one torch
+# thread: the tests' tensors are small, and two workers of two threads each on two cores ran
+# the slowest training tests about six times slower than this.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
+
 # The tools read the course from the checkout these tests belong to, wherever pytest runs.
 course.set_root(Path(__file__).resolve().parents[1])
 

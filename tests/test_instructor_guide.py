@@ -59,8 +59,9 @@ def test_the_split_into_sections_counts_words_code_cells_and_exercises():
 
 
 def test_every_chapter_has_a_time_per_section_with_the_books_exercise_numbers():
-    assert f"at\n{instructor_guide.READING_RATE} words a minute" in PAGE_TEXT
-    assert "in\nproportion to their code cells" in PAGE_TEXT  # the method is stated
+    prose = " ".join(PAGE_TEXT.split())  # the method is stated, however the lines wrap
+    assert f"at {instructor_guide.READING_RATE} words a minute" in prose
+    assert "in proportion to their code cells" in prose
     for nb in NOTEBOOKS:
         info = instructor_guide.chapter_info(nb)
         cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
@@ -108,3 +109,13 @@ def test_the_page_documents_student_editions_and_has_a_grading_section():
     assert "## Handing out student editions" in PAGE_TEXT and "`student/`" in PAGE_TEXT
     grading = PAGE_TEXT.split("## Grading submissions\n", 1)[1].split("\n## ", 1)[0]
     assert "python -m course_tools grade" in grading
+
+
+def test_the_semester_path_adds_up_the_chapters_estimates_and_ends_at_the_last_chapter():
+    assert instructor_guide.study_hours("About 90 minutes, exercises included.") == 1.5
+    assert instructor_guide.study_hours("About 2½ hours, exercises included.") == 2.5
+    chapters = [instructor_guide.chapter_info(nb) for nb in NOTEBOOKS]
+    total = sum(instructor_guide.study_hours(ch["time"]) for ch in chapters)
+    prose = " ".join(PAGE_TEXT.split())
+    assert f"about {instructor_guide._hours(total)} hours of study" in prose
+    assert f"Chapters 1–{len(chapters)} in order" in prose

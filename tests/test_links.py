@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,24 @@ def test_every_notebook_is_in_the_table_of_contents():
         assert f"notebooks/{nb.stem}" in listed, f"{nb.name} is missing from _toc.yml"
     for entry in listed:
         assert (ROOT / f"{entry}.md").exists() or (ROOT / f"{entry}.ipynb").exists(), entry
+
+
+def test_the_readme_and_intro_list_the_chapters_of_the_table_of_contents_in_its_order():
+    """The chapter list is declared once, in _toc.yml; the two chapter tables must follow it."""
+    from course_tools import course
+
+    chapters = course.chapters(ROOT)
+    titles = [
+        json.loads(p.read_text(encoding="utf-8"))["cells"][0]["source"][0].lstrip("# ").strip()
+        for p in chapters
+    ]
+    for page, prefix in (("README.md", "notebooks/"), ("book/intro.md", "../notebooks/")):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        rows = [
+            (int(m.group(1)), m.group(2), m.group(3))
+            for m in re.finditer(r"^\| (\d+) \| \[([^\]]+)\]\(([^)]+\.ipynb)\)", text, re.M)
+        ]
+        assert [r[2] for r in rows] == [f"{prefix}{p.name}" for p in chapters], page
+        assert [r[0] for r in rows] == [int(p.name[:2]) for p in chapters], page
+        for (_, title, link), want in zip(rows, titles, strict=True):
+            assert want.startswith(title) or title.startswith(want.split(":")[0]), (page, link)

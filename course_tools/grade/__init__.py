@@ -4,7 +4,8 @@
 [--seed K]`` (also ``make grade SUBMISSIONS=path``) grades a folder of notebooks, or one. The
 package reads in one file per step:
 
-- ``exercises.py``: :data:`EXERCISES`, every auto-graded exercise (:class:`Exercise`): its
+- ``exercises.py``: every auto-graded exercise (:class:`Exercise`), read from the check cells
+  of the course's notebooks (:func:`load_exercises`; ``EXERCISES`` for the course in use): its
   chapter, points, the names it is graded on, its check, and the reference implementations
   that its answer must not be, wrap or call;
 - ``runner.py``: executes a notebook with nbclient under a time limit, continuing past errors,
@@ -23,7 +24,7 @@ What a notebook prints is never read, so redefining a ``check_*`` function to pr
 from __future__ import annotations
 
 from course_tools.grade import exercises, grader
-from course_tools.grade.exercises import EXERCISES, Exercise
+from course_tools.grade.exercises import Exercise, load_exercises
 from course_tools.grade.grader import (
     ExerciseScore,
     NotebookReport,
@@ -32,3 +33,10 @@ from course_tools.grade.grader import (
 )
 
 __all__ = sorted({*exercises.__all__, *grader.__all__})
+
+
+def __getattr__(name: str) -> object:
+    """``EXERCISES``: the exercise table of the course in use (read on first use)."""
+    if name == "EXERCISES":
+        return exercises.EXERCISES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,18 +1,25 @@
-"""The auto-graded exercises: for each, its chapter, check, answer names and references.
+"""The auto-graded exercises, read from where the author declares them: the chapters.
 
-:data:`EXERCISES` maps an exercise's label (the ``:label:`` of its ``{exercise}`` directive,
-which is also the ``grade.id`` of its check cell) to an :class:`Exercise`. The grader scores an
-exercise by calling the chapter's own check (``check``), then its randomised comparison
-(``randomised``, a function of :mod:`course_tools.grade.randomised`) on inputs drawn from the
-grader's seed, while watching for calls of the ``references``, the package's (or another
-library's) implementations that the exercise asks the learner to write.
+An exercise is declared once, in its chapter's notebook: the ``{exercise}`` directive with its
+``:label:``, and the check cell that follows it, whose ``grade`` metadata holds the label as
+``id``, the ``points``, the ``answer`` names the grader scores, and what only the grader needs,
+``randomised`` (a comparison of :mod:`course_tools.grade.randomised` on inputs drawn from the
+grader's seed), ``references`` (the package's or another library's implementations that the
+answer must neither be, wrap nor call) and ``inputs``. The check is the ``check_*`` function
+the cell calls. :func:`load_exercises` reads them all into :class:`Exercise` records, and
+:data:`EXERCISES` is that table for the course in use (:func:`course_tools.course.root`): the
+grader, the answer key, the guide and the tests all read it, and nobody types it again.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-__all__ = ["EXERCISES", "Exercise"]
+__all__ = ["Exercise", "load_exercises"]  # and EXERCISES, read when first asked for
 
 
 @dataclass(frozen=True)
@@ -22,7 +29,7 @@ class Exercise:
     Attributes:
         id: its label, e.g. ``"ex-rk4-step"``.
         chapter: the chapter number.
-        points: its default points (the notebooks' ``grade.points`` metadata says the same).
+        points: its points (the check cell's ``grade.points``).
         answer: the names that the notebook defines and the grader scores.
         check: ``"module:function"``, the chapter's check, called with the answers in order.
         randomised: the name of the randomised comparison in :mod:`course_tools.grade.randomised`,
@@ -35,6 +42,14 @@ class Exercise:
             reference.
     """
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Exercise:
+        """The exercise from ``dataclasses.asdict(exercise)`` (as JSON turned it back)."""
+        fields: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in record.items()
+        }
+        return cls(**fields)
+
     id: str
     chapter: int
     points: int
@@ -45,201 +60,86 @@ class Exercise:
     inputs: tuple[str, ...] = ()
 
 
-_C = "ode_course.checks."
+_CHECK_CALL = re.compile(r"\b(check_\w+)\(")
 
-EXERCISES: dict[str, Exercise] = {
-    e.id: e
-    for e in (
-        Exercise("ex-path-sum", 1, 1, ("de_da", "de_db"), _C + "chain_rule:check_path_sum"),
-        Exercise(
-            "ex-softplus",
-            1,
-            2,
-            ("softplus",),
-            _C + "chain_rule:check_softplus",
-            "softplus",
-            (_C + "chain_rule:_softplus", _C + "chain_rule:_sigmoid"),
-        ),
-        Exercise(
-            "ex-sigmoid-backward",
-            2,
-            2,
-            ("sigmoid_backward",),
-            _C + "backprop:check_sigmoid_backward",
-            "sigmoid_backward",
-            ("ode_course.mlp.layers:Sigmoid", "ode_course.autodiff.engine:Value.sigmoid"),
-        ),
-        Exercise(
-            "ex-softmax-grad",
-            2,
-            2,
-            ("softmax_ce_grad",),
-            _C + "backprop:check_softmax_cross_entropy_grad",
-            "softmax_ce_grad",
-            ("ode_course.mlp.loss",),
-        ),
-        Exercise(
-            "ex-initial-loss", 2, 1, ("expected_loss_26",), _C + "backprop:check_initial_loss"
-        ),
-        Exercise(
-            "ex-momentum",
-            3,
-            2,
-            ("momentum_step",),
-            _C + "optimizers:check_momentum_step",
-            "momentum_step",
-            ("ode_course.optim",),
-        ),
-        Exercise(
-            "ex-bias-correction",
-            3,
-            2,
-            ("bias_correct",),
-            _C + "optimizers:check_adam_bias_correction",
-            "bias_correct",
-            ("ode_course.optim",),
-        ),
-        Exercise(
-            "ex-stability",
-            4,
-            2,
-            ("max_stable_lr",),
-            _C + "gradient_flow:check_stability_limit",
-            "max_stable_lr",
-            ("ode_course.gradient_flow",),
-        ),
-        Exercise(
-            "ex-stiff-choice",
-            4,
-            2,
-            ("predicted_steps", "solver"),
-            _C + "gradient_flow:check_stiff_choice",
-        ),
-        Exercise(
-            "ex-rk4-step",
-            5,
-            2,
-            ("rk4_step",),
-            _C + "neural_ode:check_rk4_step",
-            "rk4_step",
-            ("ode_course.solvers", "ode_course.backends", "ode_course.models", "torchdiffeq"),
-        ),
-        Exercise("ex-rk4-nfe", 5, 1, ("rk4_nfe",), _C + "neural_ode:check_rk4_nfe"),
-        Exercise(
-            "ex-odefunc-params", 5, 1, ("n_params",), _C + "neural_ode:check_odefunc_parameters"
-        ),
-        Exercise(
-            "ex-augmented",
-            6,
-            2,
-            ("augmented_dynamics",),
-            _C + "adjoint:check_augmented_dynamics",
-            "augmented_dynamics",
-            ("ode_course.adjoint", "torchdiffeq"),
-        ),
-        Exercise(
-            "ex-saved-bytes",
-            6,
-            2,
-            ("saved_bytes_per_step",),
-            _C + "adjoint:check_saved_bytes",
-            "saved_bytes_per_step",
-            ("ode_course.memory", "ode_course.checks.adjoint:measured_saved_bytes"),
-        ),
-        Exercise(
-            "ex-backward-nfe",
-            6,
-            2,
-            ("nfe", "field", "z0"),
-            _C + "adjoint:check_backward_nfe",
-            inputs=("field", "z0"),
-        ),
-        Exercise(
-            "ex-linear-trace",
-            7,
-            2,
-            ("log_det",),
-            _C + "cnf:check_linear_log_det",
-            "log_det",
-            ("ode_course.cnf",),
-        ),
-        Exercise(
-            "ex-hutchinson",
-            7,
-            2,
-            ("hutchinson",),
-            _C + "cnf:check_hutchinson",
-            "hutchinson",
-            ("ode_course.cnf.traces", "ode_course.cnf.dynamics:AugmentedDynamics"),
-        ),
-        Exercise(
-            "ex-rademacher-exact",
-            7,
-            2,
-            ("field",),
-            _C + "cnf:check_rademacher_exact",
-            "rademacher_field",
-        ),
-        Exercise(
-            "ex-resample",
-            7,
-            2,
-            ("RedrawnProbe",),
-            _C + "cnf:check_redrawn_probe",
-            "redrawn_probe",
-            ("ode_course.cnf.dynamics:AugmentedDynamics", "ode_course.cnf.flow"),
-        ),
-        Exercise(
-            "ex-latent-kl",
-            8,
-            2,
-            ("kl_diagonal_gaussians",),
-            _C + "latent_ode:check_gaussian_kl",
-            "gaussian_kl",
-            ("ode_course.latent",),
-        ),
-        Exercise(
-            "ex-latent-likelihood",
-            8,
-            2,
-            ("masked_log_likelihood",),
-            _C + "latent_ode:check_masked_log_likelihood",
-            "masked_log_likelihood",
-            ("ode_course.latent",),
-        ),
-        Exercise(
-            "ex-conditional-velocity",
-            9,
-            2,
-            ("conditional_target",),
-            _C + "flow_matching:check_conditional_velocity",
-            "conditional_velocity",
-            ("ode_course.flow_matching.paths",),
-        ),
-        Exercise(
-            "ex-euler-sampler",
-            9,
-            2,
-            ("euler_sampler",),
-            _C + "flow_matching:check_euler_sampler",
-            "euler_sampler",
-            (
-                "ode_course.flow_matching.sampling",
-                "ode_course.solvers",
-                "ode_course.backends",
-                "torchdiffeq",
-                _C + "flow_matching:_euler",
-            ),
-        ),
-        Exercise(
-            "ex-straightness",
-            9,
-            2,
-            ("straightness",),
-            _C + "flow_matching:check_straightness",
-            "straightness",
-            ("ode_course.flow_matching.straightness",),
-        ),
+
+def _check_path(name: str, where: str) -> str:
+    """``"ode_course.checks.<module>:<name>"`` for the check ``name`` a cell calls."""
+    import ode_course.checks
+
+    for module in ode_course.checks.CHAPTER_MODULES:
+        if name in module.__all__:
+            return f"{module.__name__}:{name}"
+    raise ValueError(f"{where} calls {name}, which no module of ode_course.checks exports")
+
+
+def exercise_of(cell: dict[str, Any], chapter: int, where: str) -> Exercise | None:
+    """The auto-graded exercise declared by a check cell (None for any other cell).
+
+    Raises:
+        ValueError: the cell's ``grade`` metadata lacks ``id``, ``points`` or ``answer``, or the
+            cell does not call exactly one ``check_*`` function of ``ode_course.checks``.
+    """
+    meta = cell.get("metadata", {}).get("grade")
+    if cell.get("cell_type") != "code" or not isinstance(meta, dict) or meta.get("manual"):
+        return None
+    missing = [key for key in ("id", "points", "answer") if key not in meta]
+    source = "".join(cell.get("source", ""))
+    calls = sorted(set(_CHECK_CALL.findall(source)))
+    if missing or len(calls) != 1:
+        raise ValueError(
+            f"{where}: a check cell needs grade metadata with id, points and answer (missing: "
+            f"{missing or 'none'}) and exactly one check_* call (found: {calls}). Fix the cell's "
+            "metadata or its code (see CONTRIBUTING.md, exercise cells)."
+        )
+    return Exercise(
+        id=str(meta["id"]),
+        chapter=chapter,
+        points=int(meta["points"]),
+        answer=tuple(meta["answer"]),
+        check=_check_path(calls[0], where),
+        randomised=meta.get("randomised"),
+        references=tuple(meta.get("references", ())),
+        inputs=tuple(meta.get("inputs", ())),
     )
-}
-"""Every auto-graded exercise of the course, by label."""
+
+
+def load_exercises(course: str | Path | None = None) -> dict[str, Exercise]:
+    """Every auto-graded exercise of the course's chapters, by label, in chapter order.
+
+    Args:
+        course: the course checkout (default: :func:`course_tools.course.root`).
+
+    Raises:
+        ValueError: a check cell is malformed (see :func:`exercise_of`), or two cells
+            declare the same id.
+    """
+    from course_tools import course as courses
+
+    found: dict[str, Exercise] = {}
+    for path in courses.chapters(course):
+        chapter = int(path.name[:2])
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for index, cell in enumerate(cells):
+            exercise = exercise_of(cell, chapter, f"{path.name}, cell {index}")
+            if exercise is None:
+                continue
+            if exercise.id in found:
+                raise ValueError(f"{path.name}: exercise id {exercise.id!r} is declared twice")
+            found[exercise.id] = exercise
+    return found
+
+
+_LOADED: dict[Path, dict[str, Exercise]] = {}
+
+
+def __getattr__(name: str) -> Any:
+    """``EXERCISES``: :func:`load_exercises` of the course in use, read once per course."""
+    if name == "EXERCISES":
+        from course_tools import course as courses
+
+        root = courses.root()
+        if root not in _LOADED:
+            _LOADED[root] = load_exercises(root)
+        return _LOADED[root]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

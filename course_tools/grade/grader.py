@@ -5,14 +5,15 @@ execute it with answer captures (:mod:`course_tools.grade.runner`), then score t
 answers in a new Python process (:mod:`course_tools.grade.scoring`). :func:`grade_submissions`
 does that for a folder and writes the CSV; ``python -m course_tools.grade`` is its command line.
 
-Points come from the ``grade`` metadata of the repository's own notebook of the chapter when
-it is found next to the package (a submission that edits its metadata changes nothing), and
-otherwise from :data:`~course_tools.grade.EXERCISES`.
+The exercises, their points and how each is scored come from the course's own notebooks
+(:func:`~course_tools.grade.load_exercises`, for the course given or the checkout in use), never
+from the submission: a submission that edits its metadata changes nothing.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 import subprocess
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from course_tools.grade.exercises import EXERCISES
+from course_tools.grade.exercises import Exercise, load_exercises
 from ode_course import _validate
 
 __all__ = ["ExerciseScore", "NotebookReport", "grade_notebook", "grade_submissions"]
@@ -97,12 +98,15 @@ def _grade_meta(cell: dict[str, Any]) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) and "id" in meta else None
 
 
-def detect_chapter(notebook: dict[str, Any], path: Path) -> int | None:
+def detect_chapter(
+    notebook: dict[str, Any], path: Path, exercises: dict[str, Exercise] | None = None
+) -> int | None:
     """The chapter: from the exercises' ``grade.id`` metadata, else the file name (``05_…``)."""
+    table = exercises if exercises is not None else _exercises(None)
     votes = Counter(
-        EXERCISES[m["id"]].chapter
+        table[m["id"]].chapter
         for m in map(_grade_meta, notebook.get("cells", []))
-        if m is not None and m["id"] in EXERCISES
+        if m is not None and m["id"] in table
     )
     if votes:
         return votes.most_common(1)[0][0]
@@ -113,38 +117,24 @@ def detect_chapter(notebook: dict[str, Any], path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _key_points(chapter: int, key: Path | None) -> dict[str, int]:
-    """Points by exercise id from the course's notebook of ``chapter`` in ``key``, if there."""
-    found = sorted(key.glob(f"{chapter:02d}_*.ipynb")) if key is not None else []
-    if not found:
-        return {}
-    cells = json.loads(found[0].read_text(encoding="utf-8")).get("cells", [])
-    return {
-        m["id"]: int(m["points"])
-        for m in map(_grade_meta, cells)
-        if m is not None and not m.get("manual") and "points" in m
-    }
-
-
-def _key_folder(course: str | Path | None) -> Path | None:
-    """The notebooks folder of ``course``, else of the course in use, else None."""
-    from course_tools import course as courses
-
+def _exercises(course: str | Path | None) -> dict[str, Exercise]:
+    """The course's exercise table: of ``course`` if given, else of the course in use."""
     if course is not None:
-        return Path(course) / "notebooks"
-    try:
-        return courses.root() / "notebooks"
-    except FileNotFoundError:
-        return None
+        return load_exercises(course)
+    from course_tools.grade import exercises as table
+
+    return table.EXERCISES
 
 
-def _check_cell(cells: list[dict[str, Any]], exercise_id: str) -> int | None:
+def _check_cell(
+    cells: list[dict[str, Any]], exercise: Exercise, table: dict[str, Exercise]
+) -> int | None:
     """The index of the exercise's check cell: by metadata, else by the check's name."""
     for i, cell in enumerate(cells):
         meta = _grade_meta(cell)
-        if cell.get("cell_type") == "code" and meta is not None and meta["id"] == exercise_id:
+        if cell.get("cell_type") == "code" and meta is not None and meta["id"] == exercise.id:
             return i
-    name = EXERCISES[exercise_id].check.partition(":")[2]
+    name = exercise.check.partition(":")[2]
     for i, cell in enumerate(cells):
         src = _source(cell)
         if cell.get("cell_type") == "code" and re.search(rf"^\s*{name}\(", src, re.M):
@@ -216,20 +206,16 @@ def grade_notebook(
         report = NotebookReport(path.name, chapter, seed=seed)
         report.errors.append(f"the file is not a notebook ({type(exc).__name__})")
         return report
-    chapter = chapter if chapter is not None else detect_chapter(notebook, path)
+    table = _exercises(course)
+    chapter = chapter if chapter is not None else detect_chapter(notebook, path, table)
     report = NotebookReport(path.name, chapter, seed=seed)
     cells = notebook.get("cells", [])
     chosen = (
-        [EXERCISES[i] for i in exercises]
+        [table[i] for i in exercises]
         if exercises is not None
-        else [e for e in EXERCISES.values() if e.chapter == chapter]
+        else [e for e in table.values() if e.chapter == chapter]
     )
-    points: dict[str, int] = {}
-    for number in sorted({e.chapter for e in chosen}):
-        points.update(_key_points(number, _key_folder(course)))
-    specs = [
-        Spec(e.id, points.get(e.id, e.points), e.answer, _check_cell(cells, e.id)) for e in chosen
-    ]
+    specs = [Spec(e.id, e.points, e.answer, _check_cell(cells, e, table)) for e in chosen]
     with tempfile.TemporaryDirectory(prefix="ode_course_grade_") as tmp:
         folder = Path(tmp)
         run = run_notebook(notebook, specs, folder, timeout)
@@ -239,7 +225,12 @@ def grade_notebook(
             "seed": seed,
             "limit": 120.0,
             "exercises": [
-                {"id": s.id, "points": s.points, "files": [str(p) for p in run.answers[s.id]]}
+                {
+                    "id": s.id,
+                    "points": s.points,
+                    "files": [str(p) for p in run.answers[s.id]],
+                    "exercise": dataclasses.asdict(table[s.id]),
+                }
                 for s in specs
             ],
         }

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from course_tools.grade import randomised, references
-from course_tools.grade.exercises import EXERCISES, Exercise
+from course_tools.grade.exercises import Exercise
 from ode_course.checks.harness import CheckFailed
 
 __all__: list[str] = []
@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     job = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     rows = []
     for item in job["exercises"]:
-        exercise = EXERCISES[item["id"]]
+        record = item["exercise"]  # written by the grader from the course's table, not the learner
+        exercise = Exercise.from_record(record)
         rows.append(
             score_exercise(exercise, item["files"], item["points"], job["seed"], job["limit"])
         )

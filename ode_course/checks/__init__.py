@@ -59,17 +59,17 @@ from ode_course.checks.latent_ode import *
 from ode_course.checks.neural_ode import *
 from ode_course.checks.optimizers import *
 
-__all__ = sorted(
-    {
-        *harness.__all__,
-        *chain_rule.__all__,
-        *backprop.__all__,
-        *optimizers.__all__,
-        *gradient_flow.__all__,
-        *neural_ode.__all__,
-        *adjoint.__all__,
-        *cnf.__all__,
-        *latent_ode.__all__,
-        *flow_matching.__all__,
-    }
+CHAPTER_MODULES = (
+    chain_rule,
+    backprop,
+    optimizers,
+    gradient_flow,
+    neural_ode,
+    adjoint,
+    cnf,
+    latent_ode,
+    flow_matching,
 )
+"""The checks' modules, one per chapter, in chapter order."""
+
+__all__ = sorted({*harness.__all__, *(n for m in CHAPTER_MODULES for n in m.__all__)})

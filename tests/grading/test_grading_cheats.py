@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import inspect
 import json
+import os
 import re
 from pathlib import Path
 
@@ -271,6 +272,17 @@ def test_every_auto_graded_exercise_has_a_cheat_table_entry():
     assert set(ANSWERS) == set(EXERCISES)
 
 
+# Grading the three notebooks takes about 100 s of kernels: `make grade-check` runs these tests
+# (with the whole-notebook gradings), `make unit` the fast ones of this file.
+# The tests share one module fixture, so they stay on one xdist worker (--dist loadgroup).
+def runs_kernels(test):
+    skip = pytest.mark.skipif(
+        os.environ.get("ODE_COURSE_GRADE_NOTEBOOKS") != "1",
+        reason="notebooks are graded by `make grade-check` (ODE_COURSE_GRADE_NOTEBOOKS=1)",
+    )
+    return pytest.mark.xdist_group("cheats")(skip(test))
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("cheats")
@@ -309,6 +321,7 @@ def graded(tmp_path_factory) -> dict:
     return reports
 
 
+@runs_kernels
 def test_answers_that_use_the_reference_score_zero(graded):
     report = graded["references"]
     assert report.scores, report.summary()
@@ -319,6 +332,7 @@ def test_answers_that_use_the_reference_score_zero(graded):
     assert "reference used" in report.summary()
 
 
+@runs_kernels
 def test_redefined_checks_and_wrong_answers_score_zero_with_the_real_message(graded):
     report = graded["redefined"]
     assert len(report.scores) == len(ANSWERS)
@@ -331,6 +345,7 @@ def test_redefined_checks_and_wrong_answers_score_zero_with_the_real_message(gra
     assert "twice the KL" in messages["ex-latent-kl"]
 
 
+@runs_kernels
 def test_a_crash_or_a_hang_keeps_no_answer_it_did_not_define(graded):
     report = graded["crash_and_hang"]
     assert report.timed_out and report.errors and "boom" in report.errors[0]
@@ -340,6 +355,7 @@ def test_a_crash_or_a_hang_keeps_no_answer_it_did_not_define(graded):
     assert "crashed" in summary and "timed out" in summary
 
 
+@runs_kernels
 def test_the_csv_has_one_row_per_exercise(graded, tmp_path):
     path = tmp_path / "scores.csv"
     write_csv([graded["redefined"]], path)

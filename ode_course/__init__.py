@@ -85,7 +85,7 @@ from ode_course.mlp import (
     accuracy,
     add_bias_column,
     confusion_matrix,
-    fit,
+    fit_mlp,
     softmax,
 )
 
@@ -132,7 +132,7 @@ from ode_course.models import (
     ode_classifier,
     resnet_classifier,
     tolerance_sweep,
-    train_classifier,
+    fit_classifier,
 )
 
 # Chapter 6: the adjoint method, and the memory it saves.

@@ -88,7 +88,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ),
     ("05_neural_ode.ipynb", "down to 0.85 at the peak"): (
         "OneCycleLR's documented defaults (max_momentum=0.95, base_momentum=0.85), which "
-        "train_classifier uses unchanged"
+        "fit_classifier uses unchanged"
     ),
     ("06_adjoint.ipynb", "are never formed"): (
         "describes ode_course.adjoint's code, which uses vector-Jacobian products only"

@@ -32,7 +32,7 @@ def main() -> None:
             torch.manual_seed(seed)
             model = CNF(2, hidden=(64, 64), method="rk4", step_size=1 / 3, trace=trace, noise=noise)
             model = model.double()
-            fit_density(model, x_train, n_iters=200, batch_size=128, lr=2e-2)
+            fit_density(model, x_train, steps=200, batch_size=128, lr=2e-2)
             model.trace, model.method, model.step_size, model.rtol, model.atol = (
                 "exact",
                 "dopri5",

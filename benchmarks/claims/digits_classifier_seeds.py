@@ -13,11 +13,11 @@ import numpy as np
 import torch
 
 from ode_course import (
+    fit_classifier,
     load_digits,
     mlp_classifier,
     ode_classifier,
     resnet_classifier,
-    train_classifier,
 )
 
 
@@ -39,7 +39,7 @@ def main() -> None:
         for name, build in builders.items():
             torch.manual_seed(seed)
             model = build().double()
-            train_classifier(model, x_train, y_train, epochs=30, batch_size=16, lr=0.005, seed=seed)
+            fit_classifier(model, x_train, y_train, epochs=30, batch_size=16, lr=0.005, seed=seed)
             model.eval()
             with torch.no_grad():
                 found[name].append((model(x_test).argmax(dim=1) == y_test).double().mean().item())

@@ -29,7 +29,7 @@ from ode_course.flow_matching import (
 
 F64 = torch.float64
 RUNS = {
-    "CNF": {"n_iters": 200, "batch_size": 128, "lr": 2e-2},
+    "CNF": {"steps": 200, "batch_size": 128, "lr": 2e-2},
     "FM": {"steps": 2000, "batch_size": 256, "lr": 1e-2},
     "FM + OT": {"steps": 2000, "batch_size": 128, "lr": 1e-2, "coupling": "ot"},
 }

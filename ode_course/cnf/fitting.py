@@ -111,7 +111,7 @@ def fit_density(
     model: nn.Module,
     x_train: torch.Tensor | np.ndarray,
     *,
-    n_iters: int = 500,
+    steps: int = 500,
     batch_size: int = 256,
     lr: float = 1e-2,
     x_val: torch.Tensor | np.ndarray | None = None,
@@ -126,7 +126,7 @@ def fit_density(
         model: a density model with ``log_prob`` and parameters (:class:`~ode_course.cnf.CNF`,
             :class:`~ode_course.cnf.PlanarFlow`).
         x_train: the training data, shape (N, D).
-        n_iters: the number of Adam steps.
+        steps: the number of Adam steps.
         batch_size: the minibatch size (drawn without replacement within a batch).
         lr: the initial learning rate.
         x_val: validation data, evaluated every ``eval_every`` iterations and at the end.
@@ -146,13 +146,13 @@ def fit_density(
         >>> _ = torch.manual_seed(0)
         >>> flow = PlanarFlow(2, n_layers=2).double()
         >>> x = torch.randn(64, 2, dtype=torch.float64) * 2
-        >>> fit = fit_density(flow, x, n_iters=50, batch_size=32, lr=0.05)
+        >>> fit = fit_density(flow, x, steps=50, batch_size=32, lr=0.05)
         >>> fit.train_nll[-1] < fit.train_nll[0]
         True
     """
     log_prob = _log_prob_of(model)
     dim = _dim_of(model)
-    n_iters = _validate.integer(n_iters, "n_iters", fix="e.g. n_iters=500")
+    steps = _validate.integer(steps, "steps", fix="e.g. steps=500")
     batch_size = _validate.integer(batch_size, "batch_size", fix="e.g. batch_size=256")
     eval_every = _validate.integer(eval_every, "eval_every", fix="e.g. eval_every=100")
     lr = _validate.positive(lr, "lr", fix="pass a small positive learning rate, e.g. lr=0.01")
@@ -160,12 +160,12 @@ def fit_density(
     train_points = as_points(x_train, dim, like, "x_train")
     val_points = None if x_val is None else as_points(x_val, dim, like, "x_val")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_iters, eta_min=lr / 10)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 10)
     generator = torch.Generator().manual_seed(seed)
     train: list[float] = []
     val: list[tuple[int, float]] = []
     size = min(batch_size, len(train_points))
-    for it in range(1, n_iters + 1):
+    for it in range(1, steps + 1):
         batch = train_points[torch.randperm(len(train_points), generator=generator)[:size]]
         optimizer.zero_grad()
         loss = -log_prob(batch).mean()
@@ -173,7 +173,7 @@ def fit_density(
         optimizer.step()
         schedule.step()
         train.append(loss.item())
-        if val_points is not None and (it % eval_every == 0 or it == n_iters):
+        if val_points is not None and (it % eval_every == 0 or it == steps):
             val.append((it, mean_nll(model, val_points)))
     return DensityFit(train, val)
 

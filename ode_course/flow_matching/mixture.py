@@ -20,7 +20,7 @@ past t = 1.
 Example:
     >>> mix = GaussianMixture1D((0.5, 0.5), (-2.0, 2.0), (0.5, 0.5))
     >>> x = torch.tensor([[0.0]], dtype=torch.float64)
-    >>> mix.marginal_velocity(x, 0.5).item()  # by symmetry, nothing moves at 0
+    >>> mix.marginal_velocity(0.5, x).item()  # by symmetry, nothing moves at 0
     0.0
 """
 
@@ -178,22 +178,25 @@ class GaussianMixture1D:
         """
         return torch.logsumexp(self._components(x, t)["log_joint"], dim=1)
 
-    def marginal_velocity(self, x: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
+    def marginal_velocity(self, t: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
         """u_t(x) = Σₖ wₖ(x, t) [μₖ + (t σₖ² − (1 − t)) / sₖ²(t) · (x − t μₖ)].
 
         The velocity that moves p_t along the straight path: it satisfies the continuity
         equation ∂p_t/∂t + ∂(p_t u_t)/∂x = 0, and u_t(x) = E[x₁ − x₀ | x_t = x].
 
+        A vector field, so called as ``f(t, x)`` like every field of the course: a solver can
+        integrate it as it is.
+
         Args:
-            x: the points, shape (N, 1) or (N,).
             t: the time (the path is t ∈ [0, 1]), a number or one per point ((N,) or (N, 1)).
+            x: the points, shape (N, 1) or (N,).
 
         Returns:
             u_t(x), of the shape of ``x``.
 
         Example:
             >>> mix = GaussianMixture1D((1.0,), (0.0,), (1.0,))  # data = base, N(0, 1)
-            >>> mix.marginal_velocity(torch.tensor([[1.5]]), 0.5).item()  # (2t − 1) x / s² = 0
+            >>> mix.marginal_velocity(0.5, torch.tensor([[1.5]])).item()  # (2t − 1) x / s² = 0
             0.0
         """
         c = self._components(x, t)

@@ -267,8 +267,8 @@ def marginal_flow_matching_loss(
     Args:
         field: v_θ, called as ``field(t, x)`` (t of shape (N, 1)), as in
             :func:`flow_matching_loss`.
-        velocity: u_t, called as ``velocity(x, t)`` with x of shape (N, D) and t of shape
-            (N, 1), returning (N, D).
+        velocity: u_t, a field called as ``velocity(t, x)`` with t of shape (N, 1) and x of
+            shape (N, D), returning (N, D).
         x_t: the points on the path, shape (N, D).
         t: their times (a number, or shape (N,) or (N, 1), in [0, 1]).
 
@@ -281,21 +281,21 @@ def marginal_flow_matching_loss(
             another shape.
 
     Example:
-        >>> u = lambda x, t: -x
+        >>> u = lambda t, x: -x
         >>> marginal_flow_matching_loss(lambda t, x: x, u, torch.ones(3, 1), 0.5).item()
         4.0
     """
     _validate.callable_(field, "field", fix="pass the vector field, e.g. TimeMLP(D)")
     _validate.callable_(
-        velocity, "velocity", fix="pass u_t(x) as velocity(x, t), e.g. mixture.marginal_velocity"
+        velocity, "velocity", fix="pass u_t(x) as velocity(t, x), e.g. mixture.marginal_velocity"
     )
     x_t = points(x_t, "x_t")
     t = times_like(t, len(x_t), x_t)
-    target = velocity(x_t, t)
+    target = velocity(t, x_t)
     if not isinstance(target, torch.Tensor) or target.shape != x_t.shape:
         got = f"shape {tuple(target.shape)}" if isinstance(target, torch.Tensor) else type(target)
         _validate.fail(
-            "velocity(x, t)",
+            "velocity(t, x)",
             f"a tensor of the shape of x_t, {tuple(x_t.shape)}",
             str(got),
             "return one velocity per point (for 1-D data, shape (N, 1))",

@@ -23,7 +23,7 @@ def fit_series(
     model: LatentODE | RNNBaseline,
     batch: IrregularBatch,
     *,
-    iterations: int,
+    steps: int,
     lr: float = 0.01,
     batch_size: int | None = 64,
     decay_fraction: float = 0.3,
@@ -34,38 +34,38 @@ def fit_series(
 
     Each iteration takes ``batch_size`` series drawn at random (on the union of their own
     times), or the whole batch. The learning rate stays at ``lr``, then over the last
-    ``decay_fraction`` of the iterations follows a half cosine down to lr/20, which settles
+    ``decay_fraction`` of the steps follows a half cosine down to lr/20, which settles
     the noisy end of training. For a latent ODE, ``kl_warmup`` > 0 raises the KL weight
-    linearly from 1/kl_warmup to 1 over the first ``kl_warmup`` iterations.
+    linearly from 1/kl_warmup to 1 over the first ``kl_warmup`` steps.
 
     Args:
         model: the model to train (in place).
         batch: the training series.
-        iterations: the number of Adam steps.
+        steps: the number of Adam steps.
         lr: Adam's learning rate.
         batch_size: series per step; None for all of them.
-        decay_fraction: the share of the iterations, at the end, over which lr decays.
-        kl_warmup: iterations of KL warm-up (latent ODEs only); 0 for none.
+        decay_fraction: the share of the steps, at the end, over which lr decays.
+        kl_warmup: steps of KL warm-up (latent ODEs only); 0 for none.
         seed: seeds the minibatch draws and the ELBO's noise.
 
     Returns:
         The training loss at every iteration.
 
     Raises:
-        TypeError: ``iterations``, ``batch_size`` or ``kl_warmup`` is not an integer, or
+        TypeError: ``steps``, ``batch_size`` or ``kl_warmup`` is not an integer, or
             ``lr`` or ``decay_fraction`` not a number.
-        ValueError: ``iterations`` or ``batch_size`` is less than 1, ``lr`` is not positive,
+        ValueError: ``steps`` or ``batch_size`` is less than 1, ``lr`` is not positive,
             ``decay_fraction`` is not in [0, 1], or ``kl_warmup`` is negative or given for a
             model without a KL term.
 
     Example:
         >>> from ode_course.data import collate_series
         >>> batch = collate_series([[0.0, 0.5, 1.0]], [[0.0, 1.0, 0.0]], dtype=torch.float32)
-        >>> losses = fit_series(RNNBaseline(obs_dim=1, hidden=4), batch, iterations=3)
+        >>> losses = fit_series(RNNBaseline(obs_dim=1, hidden=4), batch, steps=3)
         >>> len(losses)
         3
     """
-    iterations = _validate.integer(iterations, "iterations", fix="e.g. iterations=500")
+    steps = _validate.integer(steps, "steps", fix="e.g. steps=500")
     lr = _validate.positive(lr, "lr", fix="e.g. lr=0.01")
     if batch_size is not None:
         batch_size = _validate.integer(
@@ -87,11 +87,11 @@ def fit_series(
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    start = iterations - round(decay_fraction * iterations)
+    start = steps - round(decay_fraction * steps)
     losses = []
-    for it in range(iterations):
+    for it in range(steps):
         if it >= start:
-            progress = (it - start) / max(1, iterations - start)
+            progress = (it - start) / max(1, steps - start)
             for group in optimizer.param_groups:
                 group["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
         part = batch

@@ -10,7 +10,7 @@ The package reads in three files, each on its own:
 - ``layers.py``: :class:`Module`, the layers :class:`Linear`, :class:`ReLU`, :class:`Tanh`,
   :class:`Sigmoid`, and :class:`Sequential`, which chains them;
 - ``loss.py``: :func:`log_softmax`, :func:`softmax` and :class:`SoftmaxCrossEntropy`;
-- ``training.py``: :func:`fit` (returning a :class:`TrainingHistory`), :func:`accuracy`,
+- ``training.py``: :func:`fit_mlp` (returning a :class:`TrainingHistory`), :func:`accuracy`,
   :func:`confusion_matrix` and :func:`add_bias_column`.
 
 Example:
@@ -36,7 +36,7 @@ from ode_course.mlp.training import (
     accuracy,
     add_bias_column,
     confusion_matrix,
-    fit,
+    fit_mlp,
 )
 
 __all__ = sorted({*layers.__all__, *loss.__all__, *training.__all__})

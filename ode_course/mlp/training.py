@@ -1,6 +1,6 @@
 """Training and evaluating a classifier: minibatch fitting, accuracy and the confusion matrix.
 
-:func:`fit` returns a :class:`TrainingHistory`; :func:`accuracy` and :func:`confusion_matrix`
+:func:`fit_mlp` returns a :class:`TrainingHistory`; :func:`accuracy` and :func:`confusion_matrix`
 evaluate; :func:`add_bias_column` folds the bias into the weights.
 """
 
@@ -15,7 +15,7 @@ from ode_course import _validate
 from ode_course.mlp.layers import Module, Sequential, as_batch
 from ode_course.mlp.loss import SoftmaxCrossEntropy, check_labels
 
-__all__ = ["TrainingHistory", "accuracy", "add_bias_column", "confusion_matrix", "fit"]
+__all__ = ["TrainingHistory", "accuracy", "add_bias_column", "confusion_matrix", "fit_mlp"]
 
 
 def add_bias_column(x: np.ndarray) -> np.ndarray:
@@ -61,7 +61,7 @@ class TrainingHistory:
     val_accuracy: list[float] = field(default_factory=list)
 
 
-def fit(
+def fit_mlp(
     model: Sequential,
     x: np.ndarray,
     y: np.ndarray,

@@ -4,7 +4,7 @@ A residual block maps h ↦ h + f(h, θ). An :class:`ODEBlock` maps h(0) ↦ h(T
 dh/dt = f(h(t), t, θ) at time T, computed by an ODE solver: with one Euler step of size 1 it is
 exactly a residual block whose f also sees t. An :class:`AugmentedODEBlock` (Dupont et al.,
 2019) first appends zeros to the state, so that its flow has room to move points past each
-other. :func:`train_classifier` is the training loop the chapter uses (the memory the backward
+other. :func:`fit_classifier` is the training loop the chapter uses (the memory the backward
 pass needs is measured by :func:`ode_course.memory.activation_memory`).
 Shapes: states are batches (N, dim).
 
@@ -18,7 +18,7 @@ The package reads in three files, each on its own:
 - ``blocks.py``: :class:`ResBlock`, :class:`ODEFunc`, :class:`ODEBlock`,
   :class:`AugmentedODEBlock`;
 - ``classifiers.py``: :func:`count_parameters`, the classifiers :func:`mlp_classifier`,
-  :func:`resnet_classifier` and :func:`ode_classifier`, and :func:`train_classifier`;
+  :func:`resnet_classifier` and :func:`ode_classifier`, and :func:`fit_classifier`;
 - ``tolerance.py``: what an adaptive solver's tolerance costs a trained ODE-Net
   (:func:`tolerance_sweep`, rows :class:`ToleranceRow`) and the forward and backward NFE
   during training (:class:`NFERecorder`), as in Chen et al.'s Figure 3.
@@ -45,10 +45,10 @@ from ode_course.models.blocks import (
 )
 from ode_course.models.classifiers import (
     count_parameters,
+    fit_classifier,
     mlp_classifier,
     ode_classifier,
     resnet_classifier,
-    train_classifier,
 )
 from ode_course.models.tolerance import NFERecorder, ToleranceRow, tolerance_sweep
 

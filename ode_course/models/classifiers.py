@@ -1,7 +1,7 @@
 """Classifiers built from the blocks, an MLP, a ResNet and an ODE-Net, and their training.
 
 :func:`mlp_classifier`, :func:`resnet_classifier` and :func:`ode_classifier` build them,
-:func:`count_parameters` sizes them and :func:`train_classifier` trains them.
+:func:`count_parameters` sizes them and :func:`fit_classifier` trains them.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from ode_course.models.blocks import ODEBlock, ODEFunc, ResBlock
 
 __all__ = [
     "count_parameters",
+    "fit_classifier",
     "mlp_classifier",
     "ode_classifier",
     "resnet_classifier",
-    "train_classifier",
 ]
 
 
@@ -117,7 +117,7 @@ def ode_classifier(
     return nn.Sequential(nn.Linear(n_in, width), block, nn.Tanh(), nn.Linear(width, n_classes))
 
 
-def train_classifier(
+def fit_classifier(
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -157,7 +157,7 @@ def train_classifier(
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
         <torch._C.Generator object at ...>
         >>> x, y = torch.randn(32, 2), torch.arange(32) % 2
-        >>> losses = train_classifier(nn.Linear(2, 2), x, y, epochs=3, batch_size=8)
+        >>> losses = fit_classifier(nn.Linear(2, 2), x, y, epochs=3, batch_size=8)
         >>> len(losses)
         3
     """

@@ -153,7 +153,7 @@ class NFERecorder:
     """Record the forward and backward NFE of an ODE block at every training step.
 
     Used as a context manager around a training loop (e.g.
-    :func:`~ode_course.models.train_classifier`): while it is active, every forward pass of
+    :func:`~ode_course.models.fit_classifier`): while it is active, every forward pass of
     ``block`` with gradients enabled appends its NFE to :attr:`forward` and a 0 to
     :attr:`backward`; every evaluation of ``block.func`` on that pass's graph adds 1 to its
     entry of :attr:`backward` when the backward pass computes its vector-Jacobian product.

@@ -19,7 +19,7 @@ def test_learned_density_integrates_to_one_on_a_grid():
     x, _ = standardise(toy_data("two_moons", 512, seed=0))
     torch.manual_seed(0)
     cnf = CNF(2, hidden=(16, 16), method="rk4", step_size=0.25).double()
-    fit = fit_density(cnf, x, n_iters=40, batch_size=64, lr=5e-2)
+    fit = fit_density(cnf, x, steps=40, batch_size=64, lr=5e-2)
     assert mean_nll(cnf, x) < fit.train_nll[0] - 0.1  # it learned something
     cnf.step_size = 0.1  # integrate the learned field accurately
     X, Y, p = density_on_grid(cnf, bounds=(-5.0, 5.0), resolution=80)
@@ -33,9 +33,7 @@ def test_fit_density_and_mean_nll():
     torch.manual_seed(0)
     flow = PlanarFlow(2, n_layers=4).double()
     before = mean_nll(flow, x)
-    fit = fit_density(
-        flow, x[:300], n_iters=60, batch_size=64, lr=0.05, x_val=x[300:], eval_every=25
-    )
+    fit = fit_density(flow, x[:300], steps=60, batch_size=64, lr=0.05, x_val=x[300:], eval_every=25)
     assert isinstance(fit, DensityFit) and len(fit.train_nll) == 60
     assert [it for it, _ in fit.val_nll] == [25, 50, 60]
     assert fit.val_nll[-1][1] < before
@@ -50,8 +48,8 @@ def test_bad_inputs_name_the_argument_and_the_fix():
         fit_density(cnf, np.zeros((4, 2)), lr=0.0)
     with pytest.raises(ValueError, match=r"lr must be finite.*Fix: "):
         fit_density(cnf, np.zeros((4, 2)), lr=float("inf"))
-    with pytest.raises(ValueError, match=r"n_iters must be a positive integer.*Fix: e\.g\."):
-        fit_density(cnf, np.zeros((4, 2)), n_iters=0)
+    with pytest.raises(ValueError, match=r"steps must be a positive integer.*Fix: e\.g\."):
+        fit_density(cnf, np.zeros((4, 2)), steps=0)
     with pytest.raises(ValueError, match=r"eval_every must be a positive integer.*Fix: "):
         fit_density(cnf, np.zeros((4, 2)), eval_every=-1)
     with pytest.raises(ValueError, match=r"x_train must be of shape \(N, 2\).*Fix: "):

@@ -76,8 +76,8 @@ def test_the_path_density_is_the_convolution_of_base_and_data(t):
 def test_the_marginal_velocity_at_the_ends():
     x = grid()
     # t = 0: x_t = x₀ is independent of x₁, so u₀(x) = E[x₁] − x; t = 1: u₁(x) = x − E[x₀] = x
-    torch.testing.assert_close(MIX.marginal_velocity(x, 0.0), (W * MU).sum() - x)
-    torch.testing.assert_close(MIX.marginal_velocity(x, 1.0), x)
+    torch.testing.assert_close(MIX.marginal_velocity(0.0, x), (W * MU).sum() - x)
+    torch.testing.assert_close(MIX.marginal_velocity(1.0, x), x)
 
 
 def test_one_component_gives_the_linear_regression_of_x1_minus_x0_on_x_t():
@@ -85,7 +85,7 @@ def test_one_component_gives_the_linear_regression_of_x1_minus_x0_on_x_t():
     t, x = 0.4, grid()
     s2 = (1 - t) ** 2 + t**2 * 0.25
     torch.testing.assert_close(
-        mix.marginal_velocity(x, t), 2.0 + (t * 0.25 - (1 - t)) / s2 * (x - t * 2.0)
+        mix.marginal_velocity(t, x), 2.0 + (t * 0.25 - (1 - t)) / s2 * (x - t * 2.0)
     )
 
 
@@ -96,7 +96,7 @@ def test_the_marginal_velocity_is_the_conditional_mean_by_monte_carlo(t):
     x1 = MIX.sample(n, generator=gen, dtype=F64)
     x0 = torch.randn(n, 1, dtype=F64, generator=gen)
     x_t = (1 - t) * x0 + t * x1
-    residual = (x1 - x0) - MIX.marginal_velocity(x_t, t)
+    residual = (x1 - x0) - MIX.marginal_velocity(t, x_t)
     # within any bin of x_t, E[x₁ − x₀ − u_t(x_t) | bin] = 0 exactly (no binning bias)
     edges = torch.linspace(-2.5, 2.5, 11, dtype=F64)
     for low, high in itertools.pairwise(edges):
@@ -110,7 +110,7 @@ def test_the_continuity_equation_holds_by_finite_differences(t):
     # ∂p/∂t + ∂(p u)/∂x = 0, central differences of step h (error O(h²))
     x, h = grid(61).requires_grad_(False), 1e-4
     p = lambda x, t: MIX.path_log_prob(x, t).exp()  # noqa: E731
-    flux = lambda x, t: p(x, t) * MIX.marginal_velocity(x, t)[:, 0]  # noqa: E731
+    flux = lambda x, t: p(x, t) * MIX.marginal_velocity(t, x)[:, 0]  # noqa: E731
     dp_dt = (p(x, t + h) - p(x, t - h)) / (2 * h)
     dflux_dx = (flux(x + h, t) - flux(x - h, t)) / (2 * h)
     scale = dp_dt.abs().max().item()
@@ -128,7 +128,7 @@ def test_the_flow_of_the_marginal_velocity_carries_the_base_quantiles_to_the_dat
     # quantile q of p_t: F_t(φ_t(x₀)) = Φ(x₀)
     x0 = torch.linspace(-2.5, 2.5, 21, dtype=F64)[:, None]
     times = torch.tensor([0.0, 0.5, 1.0], dtype=F64)
-    xs = odeint(lambda t, x: MIX.marginal_velocity(x, t), x0, times, rtol=1e-10, atol=1e-10)
+    xs = odeint(MIX.marginal_velocity, x0, times, rtol=1e-10, atol=1e-10)
     for t, x in zip(times.tolist(), xs, strict=True):
         np.testing.assert_allclose(
             path_cdf(x[:, 0].numpy(), t), stats.norm.cdf(x0[:, 0].numpy()), atol=1e-7
@@ -137,10 +137,10 @@ def test_the_flow_of_the_marginal_velocity_carries_the_base_quantiles_to_the_dat
 
 def test_shapes_of_points_and_times():
     x = grid(5)
-    assert MIX.marginal_velocity(x, 0.5).shape == (5, 1)
-    assert MIX.marginal_velocity(x[:, 0], 0.5).shape == (5,)
+    assert MIX.marginal_velocity(0.5, x).shape == (5, 1)
+    assert MIX.marginal_velocity(0.5, x[:, 0]).shape == (5,)
     torch.testing.assert_close(
-        MIX.marginal_velocity(x, torch.full((5,), 0.5, dtype=F64)), MIX.marginal_velocity(x, 0.5)
+        MIX.marginal_velocity(torch.full((5,), 0.5, dtype=F64), x), MIX.marginal_velocity(0.5, x)
     )
     assert MIX.path_log_prob(x, torch.full((5, 1), 0.5, dtype=F64)).shape == (5,)
     assert MIX.sample(3).dtype == torch.get_default_dtype()
@@ -162,6 +162,6 @@ def test_bad_inputs_name_the_argument_and_the_fix():
     with pytest.raises(TypeError, match=r"x must be a torch\.Tensor"):
         MIX.log_prob([0.0])
     with pytest.raises(ValueError, match="t must be finite"):
-        MIX.marginal_velocity(torch.zeros(3, 1), math.inf)
+        MIX.marginal_velocity(math.inf, torch.zeros(3, 1))
     with pytest.raises(ValueError, match="n must be a positive integer"):
         MIX.sample(0)

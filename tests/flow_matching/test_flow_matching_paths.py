@@ -146,7 +146,7 @@ def test_conditional_and_marginal_gradients_agree_in_expectation(seed):
     # the difference is the mean of 2 (u_t(x_t) − (x₁ − x₀)) ∂v/∂θ, whose expectation is 0
     # because u_t(x) = E[x₁ − x₀ | x_t = x]: it must lie within 5 standard errors of 0
     terms = (
-        2 * (MIX.marginal_velocity(x_t, t) - (x1 - x0)) * torch.cat([x_t, t, torch.ones_like(t)], 1)
+        2 * (MIX.marginal_velocity(t, x_t) - (x1 - x0)) * torch.cat([x_t, t, torch.ones_like(t)], 1)
     )
     torch.testing.assert_close(g_cond - g_marg, terms.mean(dim=0))
     se = terms.std(dim=0) / n**0.5
@@ -157,7 +157,7 @@ def test_conditional_and_marginal_gradients_agree_in_expectation(seed):
 def test_the_losses_differ_by_a_constant_independent_of_the_parameters():
     n = 100_000
     x0, x1, t, x_t = draw(n, 4)
-    u_cond, u_marg = x1 - x0, MIX.marginal_velocity(x_t, t)
+    u_cond, u_marg = x1 - x0, MIX.marginal_velocity(t, x_t)
     gaps = []
     fields = [Linear(0.0, 0.0, 0.0), Linear(1.0, -2.0, 0.5), Linear(-0.5, 3.0, -1.0)]
     with torch.no_grad():
@@ -207,5 +207,5 @@ def test_bad_inputs_name_the_argument_and_the_fix():
         flow_matching_loss(lambda t, x: x.sum(dim=1), x0, x1)
     with pytest.raises(TypeError, match="velocity must be callable"):
         marginal_flow_matching_loss(lambda t, x: x, 3, x0, 0.5)
-    with pytest.raises(ValueError, match=r"velocity\(x, t\) must be a tensor of the shape of x_t"):
-        marginal_flow_matching_loss(lambda t, x: x, lambda x, t: x[:, 0], x0, 0.5)
+    with pytest.raises(ValueError, match=r"velocity\(t, x\) must be a tensor of the shape of x_t"):
+        marginal_flow_matching_loss(lambda t, x: x, lambda t, x: x[:, 0], x0, 0.5)

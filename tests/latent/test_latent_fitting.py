@@ -25,10 +25,10 @@ def test_training_lowers_the_loss_and_is_reproducible():
         for _ in range(2):
             torch.manual_seed(0)
             model = MODELS[name]()
-            runs.append(fit_series(model, batch, iterations=25, lr=0.02, batch_size=8, seed=1))
+            runs.append(fit_series(model, batch, steps=25, lr=0.02, batch_size=8, seed=1))
         assert runs[0] == runs[1] and len(runs[0]) == 25
         assert np.mean(runs[0][-5:]) < np.mean(runs[0][:5])
-    losses = fit_series(latent_model(), batch, iterations=3, batch_size=None, kl_warmup=2)
+    losses = fit_series(latent_model(), batch, steps=3, batch_size=None, kl_warmup=2)
     assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
 
 
@@ -47,16 +47,16 @@ def test_prediction_mse_is_the_mean_squared_error():
 @pytest.mark.parametrize(
     "kwargs,error,match",
     [
-        ({"iterations": 0}, ValueError, "iterations must be a positive integer"),
-        ({"iterations": 2.0}, TypeError, "iterations must be an integer >= 1; got float"),
-        ({"iterations": 2, "lr": 0}, ValueError, "lr must be positive; got lr=0"),
-        ({"iterations": 2, "batch_size": 0}, ValueError, "batch_size must be a positive integer"),
+        ({"steps": 0}, ValueError, "steps must be a positive integer"),
+        ({"steps": 2.0}, TypeError, "steps must be an integer >= 1; got float"),
+        ({"steps": 2, "lr": 0}, ValueError, "lr must be positive; got lr=0"),
+        ({"steps": 2, "batch_size": 0}, ValueError, "batch_size must be a positive integer"),
         (
-            {"iterations": 2, "decay_fraction": 1.5},
+            {"steps": 2, "decay_fraction": 1.5},
             ValueError,
             r"decay_fraction must be in \[0, 1\]; got decay_fraction=1.5",
         ),
-        ({"iterations": 2, "kl_warmup": -1}, ValueError, "kl_warmup must be an integer >= 0"),
+        ({"steps": 2, "kl_warmup": -1}, ValueError, "kl_warmup must be an integer >= 0"),
     ],
 )
 def test_fit_series_errors(kwargs, error, match):
@@ -67,4 +67,4 @@ def test_fit_series_errors(kwargs, error, match):
 
 def test_kl_warmup_needs_a_kl_term():
     with pytest.raises(ValueError, match=r"kl_warmup must be 0 .*RNNBaseline, which has none"):
-        fit_series(MODELS["rnn"](), uneven_batch(), iterations=2, kl_warmup=5)
+        fit_series(MODELS["rnn"](), uneven_batch(), steps=2, kl_warmup=5)

@@ -14,7 +14,7 @@ from ode_course.mlp import (
     accuracy,
     add_bias_column,
     confusion_matrix,
-    fit,
+    fit_mlp,
 )
 
 
@@ -42,7 +42,9 @@ def test_fit_learns_xor_and_reports_history():
     x, y = xor()
     rng = np.random.default_rng(0)
     model = Sequential(Linear(2, 8, init="xavier", rng=rng), Tanh(), Linear(8, 2, rng=rng))
-    history = fit(model, x, y, PlainSGD(0.5), epochs=400, batch_size=4, rng=rng, x_val=x, y_val=y)
+    history = fit_mlp(
+        model, x, y, PlainSGD(0.5), epochs=400, batch_size=4, rng=rng, x_val=x, y_val=y
+    )
     assert accuracy(model(x), y) == 1.0
     assert history.train_loss[-1] < 0.1 * history.train_loss[0]
     assert len(history.val_accuracy) == 400 and history.val_accuracy[-1] == 1.0
@@ -84,7 +86,7 @@ def test_fit_bad_arguments_are_named_with_a_fix(kwargs, error, match):
     optimizer = kwargs.pop("optimizer", PlainSGD(0.1))
     y = y[: kwargs.pop("n", len(y))]
     with pytest.raises(error, match=match) as info:
-        fit(model, x, y, optimizer, **{"epochs": 1, **kwargs})
+        fit_mlp(model, x, y, optimizer, **{"epochs": 1, **kwargs})
     assert "Fix: " in str(info.value)
 
 

@@ -13,10 +13,10 @@ from ode_course.models import (
     ODEFunc,
     ResBlock,
     count_parameters,
+    fit_classifier,
     mlp_classifier,
     ode_classifier,
     resnet_classifier,
-    train_classifier,
 )
 
 
@@ -83,14 +83,14 @@ def test_resnet_memory_grows_linearly_with_depth():
 
 
 # ------------------------------------------------------------------ training
-def test_train_classifier_fits_separable_data_reproducibly():
+def test_fit_classifier_fits_separable_data_reproducibly():
     x = torch.cat([torch.randn(40, 2) - 2, torch.randn(40, 2) + 2])
     y = torch.cat([torch.zeros(40), torch.ones(40)]).long()
     runs = []
     for _ in range(2):
         torch.manual_seed(0)
         model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))
-        runs.append(train_classifier(model, x, y, epochs=10, batch_size=16, seed=5))
+        runs.append(fit_classifier(model, x, y, epochs=10, batch_size=16, seed=5))
     assert runs[0] == runs[1] and len(runs[0]) == 10
     assert runs[0][-1] < 0.2 * runs[0][0]
     assert (model(x).argmax(1) == y).all()
@@ -109,10 +109,10 @@ def test_train_classifier_fits_separable_data_reproducibly():
         ({"model": "net"}, TypeError, r"model must be a torch\.nn\.Module"),
     ],
 )
-def test_train_classifier_bad_arguments(kwargs, error, match):
+def test_fit_classifier_bad_arguments(kwargs, error, match):
     model, x, y = nn.Linear(2, 2), torch.zeros(4, 2), torch.zeros(4).long()
     model = kwargs.pop("model", model)
     y = y[: kwargs.pop("n", 4)]
     with pytest.raises(error, match=match) as info:
-        train_classifier(model, x, y, **kwargs)
+        fit_classifier(model, x, y, **kwargs)
     assert "Fix: " in str(info.value)

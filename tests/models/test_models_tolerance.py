@@ -17,9 +17,9 @@ from ode_course.models import (
     ODEBlock,
     ODEFunc,
     ToleranceRow,
+    fit_classifier,
     ode_classifier,
     tolerance_sweep,
-    train_classifier,
 )
 from ode_course.solvers import solve
 
@@ -104,7 +104,7 @@ def test_recorder_skips_the_initial_step_probe_of_dopri5():
 def test_recorder_per_epoch_during_training_and_the_adjoint_is_not_counted_backwards():
     model, (x, y) = _dopri_net(), _data()
     with NFERecorder(model[1]) as recorder:
-        train_classifier(model, x, y, epochs=3, batch_size=8, lr=0.01)
+        fit_classifier(model, x, y, epochs=3, batch_size=8, lr=0.01)
     steps = math.ceil(len(y) / 8)
     forward, backward = recorder.per_epoch(steps)
     assert forward.shape == backward.shape == (3,)

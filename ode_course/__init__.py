@@ -135,6 +135,9 @@ from ode_course.models import (
     fit_classifier,
 )
 
+# Every model that solves an ODE: evaluate it with other solver settings for a while.
+from ode_course.backends import solver_settings
+
 # Chapter 6: the adjoint method, and the memory it saves.
 from ode_course.adjoint import AdjointStats, odeint_adjoint
 from ode_course.memory import TensorMemory, activation_memory, peak_memory

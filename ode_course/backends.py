@@ -17,6 +17,8 @@ solve (with the adjoint, the backward pass adds its evaluations to the same coun
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -24,7 +26,7 @@ import torch
 from ode_course import _validate
 from ode_course.solvers import SOLVERS, CountNFE
 
-__all__ = ["BACKENDS", "integrate"]
+__all__ = ["BACKENDS", "SOLVER_SETTINGS", "integrate", "solver_settings"]
 
 BACKENDS = ("ode_course", "adjoint", "torchdiffeq")
 """The names ``backend=`` takes."""
@@ -109,3 +111,60 @@ def integrate(
     from ode_course.solvers import odeint
 
     return odeint(counter, y0, t, **kwargs), counter
+
+
+SOLVER_SETTINGS = ("backend", "method", "step_size", "rtol", "atol", "trace", "noise")
+"""The attributes of a model's solve that :func:`solver_settings` may change for a while."""
+
+
+@contextmanager
+def solver_settings(model: Any, **settings: Any) -> Iterator[Any]:
+    """Solve with other settings inside a ``with`` block, and restore the model's own after it.
+
+    A trained model keeps the cheap solver it was trained with; to evaluate it accurately once
+    (Dopri5 at a tight tolerance, the exact trace, the adjoint for one batch), change its
+    settings for the block only. The old values come back even if the block raises.
+
+    Args:
+        model: a model with solver attributes, e.g. a :class:`~ode_course.cnf.CNF` or an
+            :class:`~ode_course.models.ODEBlock`.
+        **settings: new values of some of ``SOLVER_SETTINGS`` that the model has.
+
+    Yields:
+        The model.
+
+    Raises:
+        ValueError: a setting is not one of ``SOLVER_SETTINGS`` the model has, or names an
+            unknown ``backend`` or ``method``.
+
+    Example:
+        >>> from ode_course.models import ODEBlock, ODEFunc
+        >>> block = ODEBlock(ODEFunc(2, 4), method="rk4", step_size=0.5)
+        >>> with solver_settings(block, method="dopri5", step_size=None, rtol=1e-6):
+        ...     _ = block(torch.zeros(1, 2))
+        ...     print(block.method)
+        dopri5
+        >>> block.method, block.step_size
+        ('rk4', 0.5)
+    """
+    unknown = sorted(k for k in settings if k not in SOLVER_SETTINGS or not hasattr(model, k))
+    if unknown:
+        has = [k for k in SOLVER_SETTINGS if hasattr(model, k)]
+        _validate.fail(
+            unknown[0],
+            f"one of the solver settings of {type(model).__name__}, {has}",
+            f"{unknown[0]}=...",
+            f"pass only {', '.join(has)}",
+        )
+    old = {k: getattr(model, k) for k in settings}
+    chosen = {**{k: getattr(model, k) for k in ("backend", "method") if hasattr(model, k)}}
+    chosen.update({k: v for k, v in settings.items() if k in ("backend", "method")})
+    if "backend" in chosen and "method" in chosen:
+        check_backend(chosen["backend"], chosen["method"])
+    try:
+        for key, value in settings.items():
+            setattr(model, key, value)
+        yield model
+    finally:
+        for key, value in old.items():
+            setattr(model, key, value)

@@ -154,3 +154,33 @@ def test_the_adjoint_backend_refuses_a_closure_whose_parameters_it_cannot_see():
             method="rk4",
             step_size=0.25,
         )
+
+
+# ------------------------------------------------------------------ solver settings for a while
+def test_solver_settings_change_a_model_for_the_block_and_restore_it_even_after_an_error():
+    from ode_course.backends import solver_settings
+    from ode_course.cnf import CNF
+
+    cnf = CNF(2, hidden=(4,), method="rk4", step_size=0.5).double()
+    x = torch.zeros(3, 2, dtype=torch.float64)
+    with solver_settings(cnf, method="dopri5", step_size=None, rtol=1e-8, atol=1e-8, trace="exact"):
+        cnf.log_prob(x)
+        assert (cnf.method, cnf.step_size, cnf.rtol) == ("dopri5", None, 1e-8)
+    assert (cnf.method, cnf.step_size, cnf.rtol, cnf.trace) == ("rk4", 0.5, 1e-5, "exact")
+    with pytest.raises(RuntimeError, match="boom"), solver_settings(cnf, backend="adjoint"):
+        raise RuntimeError("boom")
+    assert cnf.backend == "ode_course"
+
+
+def test_solver_settings_reject_what_the_model_does_not_have_and_unknown_solvers():
+    from ode_course.backends import solver_settings
+    from ode_course.models import ODEBlock, ODEFunc
+
+    block = ODEBlock(ODEFunc(2, 4))
+    with pytest.raises(ValueError, match=r"trace must be one of the solver settings of ODEBlock"):
+        with solver_settings(block, trace="exact"):
+            pass
+    with pytest.raises(ValueError, match="backend must be one of"):
+        with solver_settings(block, backend="scipy"):
+            pass
+    assert block.backend == "ode_course"

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -93,8 +94,10 @@ def ode_classifier(
     """A stem Linear(n_in, width), one :class:`ODEBlock`, and a head Linear(width, n_classes).
 
     The ODE block replaces a stack of residual blocks with one vector field, whose parameters
-    are shared across depth (time). The block is ``model[1]``: ``model[1].nfe`` is the cost of
-    its latest solve, ``model[1].func.nfe`` the field's running count.
+    are shared across depth (time). The parts have names: ``model.stem``, ``model.block``
+    (also ``model[1]``), ``model.activation`` and ``model.head``. ``model.block.nfe`` is the
+    cost of the block's latest solve, ``model.block.func.nfe`` the field's running count, and
+    ``model.stem(x)`` the initial state of the ODE.
 
     Args:
         n_in, n_classes: the input features and the classes.
@@ -109,12 +112,18 @@ def ode_classifier(
 
     Example:
         >>> model = ode_classifier(64, 10, width=16, hidden=32, method="rk4", step_size=0.5)
-        >>> model(torch.zeros(5, 64)).shape, model[1].nfe
+        >>> model(torch.zeros(5, 64)).shape, model.block.nfe
         (torch.Size([5, 10]), 8)
     """
     n_in, n_classes = _validate.integer(n_in, "n_in"), _validate.integer(n_classes, "n_classes")
     block = ODEBlock(ODEFunc(width, hidden), backend=backend, **block_options)
-    return nn.Sequential(nn.Linear(n_in, width), block, nn.Tanh(), nn.Linear(width, n_classes))
+    parts = {
+        "stem": nn.Linear(n_in, width),
+        "block": block,
+        "activation": nn.Tanh(),
+        "head": nn.Linear(width, n_classes),
+    }
+    return nn.Sequential(OrderedDict(parts))
 
 
 def fit_classifier(

@@ -116,3 +116,11 @@ def test_fit_classifier_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match) as info:
         fit_classifier(model, x, y, **kwargs)
     assert "Fix: " in str(info.value)
+
+
+def test_the_ode_classifiers_parts_have_names():
+    model = ode_classifier(4, 3, width=5, hidden=6, method="rk4", step_size=0.5)
+    assert model.block is model[1] and isinstance(model.block, ODEBlock)
+    assert model.stem is model[0] and model.head is model[3]
+    x = torch.zeros(2, 4)
+    torch.testing.assert_close(model(x), model.head(model.activation(model.block(model.stem(x)))))

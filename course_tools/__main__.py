@@ -23,7 +23,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 """Command name: (module whose ``main(argv)`` runs it, what it does)."""
 
-_INSTRUCTOR_MODULES = ("nbformat", "nbclient", "cloudpickle", "yaml", "markdown_it", "pybtex")
+_INSTRUCTOR_MODULES = (
+    "nbformat",
+    "nbclient",
+    "cloudpickle",
+    "yaml",
+    "markdown_it",
+    "mdit_py_plugins",
+    "pybtex",
+)
 """What the ``instructor`` extra installs, by import name."""
 
 

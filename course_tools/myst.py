@@ -4,7 +4,9 @@ The chapters are written in MyST Markdown for Jupyter Book: exercise boxes (``::
 from sphinx-exercise), admonitions, citations (``{cite}`` with keys in ``book/references.bib``)
 and cross-references (``{numref}``, ``{ref}``, ``{doc}``, ``{eq}``). Jupyter and Colab show
 that markup raw. This module finds the exercises, numbers them as the built book does, and
-rewrites a cell's MyST as the plain Markdown that any notebook front end renders:
+rewrites a cell's MyST as the plain Markdown that any notebook front end renders. Directives
+are found by markdown-it-py (with mdit-py-plugins' ``:::`` fences, as MyST itself parses them),
+and the bibliography is read by pybtex:
 
 - ``:::{exercise} Title`` becomes a bold **Exercise N: Title** line followed by its text, N
   being the book's number: sphinx-exercise numbers the exercises of the whole book in one
@@ -30,9 +32,6 @@ from typing import Any
 
 __all__: list[str] = []
 
-_OPEN = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<fence>:{3,}|`{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>.*)$"
-)
 _OPTION = re.compile(r"^[ \t]*:(?P<key>[\w-]+):[ \t]*(?P<value>.*)$")
 _ROLE = re.compile(r"\{(?P<name>[\w:-]+)\}`(?P<body>[^`]*)`")
 _TARGET = re.compile(r"^\([\w:.-]+\)=[ \t]*\n", re.M)
@@ -66,37 +65,52 @@ class Directive:
     end: int
 
 
+def _parser() -> Any:
+    """markdown-it with MyST's ``:::`` fences (mdit-py-plugins' colon_fence), built once."""
+    global _MARKDOWN
+    if _MARKDOWN is None:
+        from markdown_it import MarkdownIt
+        from mdit_py_plugins.colon_fence import colon_fence_plugin
+
+        _MARKDOWN = MarkdownIt("commonmark").use(colon_fence_plugin)
+    return _MARKDOWN
+
+
+_MARKDOWN: Any = None
+_NAME = re.compile(r"^\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>.*)$")
+
+
 def directives(text: str) -> list[Directive]:
-    """The top-level directives of ``text``, in order (nested ones stay in their parent's body)."""
-    found: list[Directive] = []
+    """The top-level directives of ``text``, in order (nested ones stay in their parent's body).
+
+    A directive is a fence (```` ``` ```` or ``:::``) whose info string is ``{name} arg``; the
+    fences are found by markdown-it, as MyST's own parser finds them.
+    """
     lines = text.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
-    i = 0
-    while i < len(lines):
-        match = _OPEN.match(lines[i].rstrip("\n"))
-        if match is None:
-            i += 1
+    found: list[Directive] = []
+    for token in _parser().parse(text):
+        match = _NAME.match(token.info.strip()) if token.type in ("fence", "colon_fence") else None
+        if match is None or token.level != 0 or token.map is None:
             continue
-        fence = match.group("fence")
-        close = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == fence), len(lines))
-        body_lines = lines[i + 1 : close]
+        body_lines = token.content.splitlines(keepends=True)
         options: dict[str, str] = {}
         while body_lines and (option := _OPTION.match(body_lines[0].rstrip("\n"))):
             options[option.group("key")] = option.group("value").strip()
             body_lines = body_lines[1:]
+        start, end = token.map
         found.append(
             Directive(
                 name=match.group("name"),
                 arg=match.group("arg").strip(),
                 options=options,
                 body="".join(body_lines).strip("\n"),
-                start=offsets[i],
-                end=offsets[min(close + 1, len(lines))],
+                start=offsets[start],
+                end=offsets[min(end, len(lines))],
             )
         )
-        i = close + 1
     return found
 
 
@@ -167,44 +181,21 @@ def exercise_numbers(notebooks: Iterable[list[dict[str, Any]]]) -> dict[str, int
     return numbers
 
 
-def _bib_value(text: str, start: int) -> tuple[str, int]:
-    """The value at ``text[start:]``: {braced}, "quoted" or a bare word; and where it ends."""
-    if text[start] == "{":
-        depth, i = 0, start
-        while i < len(text):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            if depth == 0:
-                return text[start + 1 : i], i + 1
-            i += 1
-        return text[start + 1 :], len(text)
-    if text[start] == '"':
-        end = text.index('"', start + 1)
-        return text[start + 1 : end], end + 1
-    match = re.match(r"[\w.-]+", text[start:])
-    word = match.group(0) if match else ""
-    return word, start + len(word)
-
-
 def read_bibliography(path: str | Path) -> dict[str, dict[str, str]]:
-    """Key → {field: value} of a BibTeX file (fields lower-cased, values without outer braces)."""
-    text = Path(path).read_text(encoding="utf-8")
+    """Key → {field: value} of a BibTeX file, read by pybtex.
+
+    Fields are lower-cased and their values kept as written, LaTeX included, with runs of
+    white space made one space; the people (``author``, ``editor``) are joined by " and ", each
+    as "Last, First", as BibTeX writes them.
+    """
+    from pybtex.database import parse_file
+
     entries: dict[str, dict[str, str]] = {}
-    for head in re.finditer(r"@(\w+)\s*\{\s*([^,\s]+)\s*,", text):
-        if head.group(1).lower() in ("comment", "string", "preamble"):
-            continue
-        fields: dict[str, str] = {}
-        i = head.end()
-        while True:
-            match = re.compile(r"\s*(\w+)\s*=\s*").match(text, i)
-            if match is None:
-                break
-            value, i = _bib_value(text, match.end())
-            fields[match.group(1).lower()] = " ".join(value.split())
-            comma = re.compile(r"\s*,").match(text, i)
-            if comma is None:
-                break
-            i = comma.end()
-        entries[head.group(2)] = fields
+    for key, entry in parse_file(str(path), bib_format="bibtex").entries.items():
+        fields = {name.lower(): " ".join(value.split()) for name, value in entry.fields.items()}
+        for role, people in entry.persons.items():
+            fields[role.lower()] = " and ".join(str(person) for person in people)
+        entries[key] = fields
     return entries
 
 

@@ -31,7 +31,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-INSTRUCTOR_ONLY = ("nbformat", "nbclient", "cloudpickle", "markdown_it", "pybtex")
+INSTRUCTOR_ONLY = (
+    "nbformat",
+    "nbclient",
+    "cloudpickle",
+    "markdown_it",
+    "mdit_py_plugins",
+    "pybtex",
+)
 DEFAULT = ("01_chain_rule", "06_adjoint")
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools import course
+from course_tools import course, notebook
 
 ROOT = course.root()
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
@@ -59,7 +59,7 @@ def is_ignored(cell: nbformat.NotebookNode) -> bool:
 
 
 def code_cells(path: Path) -> list[nbformat.NotebookNode]:
-    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    return [c for c in notebook.read(path).cells if c.cell_type == "code"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import re
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from course_tools import notebook as notebook_io
 from course_tools.myst import (
     Exercise,
     citation_labels,
@@ -376,7 +376,7 @@ def _notebooks(src: str | Path) -> list[Path]:
 
 def _context(paths: list[Path], bibliography: str | Path | None) -> dict[str, Any]:
     """The book's exercise numbers and citation labels for the notebooks in ``paths``."""
-    loaded = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in paths}
+    loaded = {p.name: notebook_io.read(p) for p in paths}
     bib = Path(bibliography) if bibliography else paths[0].parent.parent / "book/references.bib"
     entries = read_bibliography(bib) if bib.exists() else {}
     config = paths[0].parent.parent / "_config.yml"
@@ -423,13 +423,13 @@ def student_editions(
 
 
 def _dumps(notebook: dict[str, Any]) -> str:
-    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    return notebook_io.dumps(notebook)
 
 
 def _is_student_edition(path: Path) -> bool:
     try:
-        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
-    except (OSError, ValueError):
+        meta = notebook_io.read(path).get("metadata", {})
+    except Exception:  # not a notebook at all: not an edition either
         return False
     return meta.get("ode_course", {}).get("edition") == "student"
 
@@ -489,7 +489,7 @@ def stale_student_editions(
     published = {p.name: p for p in sorted(dest.glob("*.ipynb"))} if dest.is_dir() else {}
     recorded: dict[str, Any] = next(
         (
-            json.loads(p.read_text(encoding="utf-8"))["metadata"].get("ode_course", {})
+            notebook_io.read(p)["metadata"].get("ode_course", {})
             for p in published.values()
             if _is_student_edition(p)
         ),

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from course_tools import course
+from course_tools import notebook as notebook_io
 from course_tools.editions import student_edition
 
 ROOT = course.root()
@@ -64,7 +65,7 @@ def _objectives(text: str) -> list[str]:
 
 def chapter_info(path: Path) -> dict:
     """Title, objectives, prerequisites, time estimate and exercises of one chapter notebook."""
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    cells = notebook_io.read(path)["cells"]
     first = _src(cells[0])
     title = next(line[2:].strip() for line in first.splitlines() if line.startswith("# "))
     exercises = []
@@ -133,7 +134,7 @@ def sections(path: Path) -> list[dict]:
     edition shows them (solutions left out). The code cells are those of the full notebook,
     whose execution ``benchmarks/notebook_times.json`` measures.
     """
-    notebook = json.loads(path.read_text(encoding="utf-8"))
+    notebook = notebook_io.read(path)
     full = _split(notebook["cells"])
     read = _split(student_edition(notebook)["cells"])
     if [s["title"] for s in full] != [s["title"] for s in read]:

@@ -8,14 +8,13 @@ org/repo; `tests/test_links.py` checks that they do and this script rewrites the
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
 
 import yaml
 
-from course_tools import course
+from course_tools import course, notebook
 
 ROOT = course.root()
 GITHUB = re.compile(r"https://github\.com/([\w.-]+/[\w.-]+?)(?:\.git)?/?$")
@@ -59,15 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     changed = []
     for path in files():
         if path.suffix == ".ipynb":
-            nb = json.loads(path.read_text(encoding="utf-8"))
-            before = json.dumps(nb)
+            nb = notebook.read(path)
+            before = notebook.dumps(nb)
             for cell in nb["cells"]:
                 source = "".join(cell["source"])
                 cell["source"] = rewrite(source, slug).splitlines(keepends=True)
-            if json.dumps(nb) != before:
-                path.write_text(
-                    json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-                )
+            if notebook.dumps(nb) != before:
+                notebook.write(nb, path)
                 changed.append(path)
         else:
             text = path.read_text(encoding="utf-8")

@@ -23,14 +23,13 @@ import ast
 import importlib
 import inspect
 import itertools
-import json
 import pkgutil
 import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
-from course_tools import course
+from course_tools import course, notebook
 
 ROOT = course.root()
 OUT = ROOT / "book" / "reference"
@@ -271,7 +270,7 @@ def notebook_with_links(path: Path) -> str:
 
     The paragraph goes right before the **Time.** paragraph (or replaces an older one).
     """
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb = notebook.read(path)
     first = nb["cells"][0]
     text = "".join(first["source"])
     paragraph = links_paragraph(chapter_modules(nb["cells"]))
@@ -283,8 +282,8 @@ def notebook_with_links(path: Path) -> str:
     else:
         text = text.rstrip("\n") + f"\n\n{paragraph}"
     lines = text.splitlines(keepends=True)
-    first["source"] = lines
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    first["source"] = "".join(lines)
+    return notebook.dumps(nb)
 
 
 def pages() -> dict[Path, str]:
@@ -293,8 +292,8 @@ def pages() -> dict[Path, str]:
         written[OUT / f"{name}.md"] = page(name, what, chapter)
     for name, what, filename in TOOL_PAGES:
         written[OUT / f"{filename}.md"] = page(name, what, "")
-    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
-        written[notebook] = notebook_with_links(notebook)
+    for path in course.chapters(ROOT):
+        written[path] = notebook_with_links(path)
     if UNDOCUMENTED:
         raise SystemExit(
             "document these constants in a string right after each assignment: "

@@ -28,7 +28,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from course_tools import course
+from course_tools import course, notebook
 from course_tools.numeric_configs import CONFIGS, environment
 
 ROOT = course.root()
@@ -36,7 +36,7 @@ ROOT = course.root()
 
 def execute(path: Path, config: str = "default", timeout: int = 1800) -> nbformat.NotebookNode:
     """Run the notebook at ``path`` in a fresh kernel under ``config``; return it executed."""
-    nb = nbformat.read(path, as_version=4)
+    nb = notebook.read(path)
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         target = args.out / path.name if args.out else path
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target)
+        notebook.write(nb, target)
         print(f"{path.name:<28} {time.perf_counter() - start:6.1f} s -> {target}", flush=True)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)

@@ -13,7 +13,6 @@ grader, the answer key, the guide and the tests all read it, and nobody types it
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,11 +114,12 @@ def load_exercises(course: str | Path | None = None) -> dict[str, Exercise]:
             declare the same id.
     """
     from course_tools import course as courses
+    from course_tools import notebook
 
     found: dict[str, Exercise] = {}
     for path in courses.chapters(course):
         chapter = int(path.name[:2])
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        cells = notebook.read(path)["cells"]
         for index, cell in enumerate(cells):
             exercise = exercise_of(cell, chapter, f"{path.name}, cell {index}")
             if exercise is None:

@@ -3,7 +3,8 @@
 A neuron computes act(w · x + b). Every weight is a Value, so a loss built from the network's
 outputs can be differentiated with one call to ``loss.backward()``. This is slow (one Python
 object per multiply) and meant for reading, not for speed; Chapter 2 vectorises the same maths
-with numpy (:mod:`ode_course.mlp`), and Chapter 5 uses torch (:func:`~ode_course.models.mlp_classifier`).
+with numpy (:mod:`ode_course.mlp`), and Chapter 5 uses torch
+(:func:`~ode_course.models.mlp_classifier`).
 
 Example:
     >>> model = ScalarMLP(2, [4, 1], seed=0)

@@ -311,7 +311,8 @@ def test_every_written_exercise_has_a_rubric_and_an_answer_cell(path):
     written = [ex for ex in find_exercises(nb["cells"]) if ex.written or ex.rubric]
     for ex in written:
         rubric = ex.rubric
-        assert rubric, f"{ex.label}: no rubric. Fix: run /work/helpers/rubric_metadata.py"
+        fix = "add {points, criteria} rubric metadata to its cell (course_tools/editions.py)"
+        assert rubric, f"{ex.label}: no rubric. Fix: {fix}"
         assert 2 <= len(rubric["criteria"]) <= 4 and rubric["points"] == len(rubric["criteria"])
         assert all(isinstance(c, str) and len(c) > 20 for c in rubric["criteria"])
         cell = answers[ex.label]

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any
 
 import nbformat
 
-__all__ = ["dumps", "read", "write"]
+__all__ = ["dumps", "imports", "read", "write"]
 
 
 def _with_ids(notebook: Any) -> Any:
@@ -50,6 +51,29 @@ def read(path: str | Path) -> Any:
 def dumps(notebook: Any) -> str:
     """The text of ``notebook`` as Jupyter writes it (and :func:`write` does)."""
     return nbformat.writes(nbformat.from_dict(_with_ids(notebook))) + "\n"
+
+
+def imports(cells: list[Any]) -> list[ast.Import | ast.ImportFrom]:
+    r"""The import statements of the code cells, in order (IPython's ``%`` and ``!`` lines left
+    out; a cell that is not Python then is skipped).
+
+    Example:
+        >>> cells = [{"cell_type": "code", "source": "%pip install x\nfrom a import b"}]
+        >>> [ast.unparse(node) for node in imports(cells)]
+        ['from a import b']
+    """
+    found: list[ast.Import | ast.ImportFrom] = []
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        lines = "".join(cell["source"]).splitlines()
+        code = "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:  # e.g. a cell whose only body line was a %magic
+            continue
+        found += [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+    return found
 
 
 def write(notebook: Any, path: str | Path) -> None:

@@ -65,8 +65,6 @@ TOOL_PAGES: list[tuple[str, str, str]] = [
 ]
 # Constants found without a docstring (a string right after the assignment): an error.
 UNDOCUMENTED: list[str] = []
-# Modules that only re-export another's names under the path a chapter uses (none now).
-ALIASES: dict[str, str] = {}
 
 
 def title(name: str, what: str) -> str:
@@ -158,16 +156,7 @@ def page(name: str, what: str, chapter: str) -> str:
     module = importlib.import_module(name if tooling else f"ode_course.{name}")
     audience = "For instructors and maintainers (the `instructor` extra)." if tooling else None
     text = [f"# {title(name, what)}", "", audience or f"Taught in {chapter}.", ""]
-    aliases = [alias for alias, target in ALIASES.items() if target == name]
     text += _eval_rst([f".. automodule:: {module.__name__}", "   :no-members:"])
-    for alias in aliases:
-        text += [f"## ode_course.{alias}", ""]
-        text += [
-            f"`ode_course.{alias}` is another path to some of these names (the one a chapter",
-            "uses); the objects are the same.",
-            "",
-        ]
-        text += _eval_rst([f".. automodule:: ode_course.{alias}", "   :no-members:"])
     if not hasattr(module, "__path__") or name == "course_tools":
         if name == "course_tools":  # the package's own names are its course module's
             module = importlib.import_module("course_tools.course")
@@ -234,28 +223,16 @@ def _owner(name: str) -> str | None:
 
 def chapter_modules(cells: list[dict]) -> list[str]:
     """The pages of the modules whose names a notebook's code cells import, in PAGES order."""
+    pages = {module for module, _, _ in PAGES}
     used: set[str] = set()
-    for cell in cells:
-        if cell["cell_type"] != "code":
-            continue
-        lines = "".join(cell["source"]).splitlines()
-        code = "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
-        try:
-            tree = ast.parse(code)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "ode_course":
-                for alias in node.names:
-                    page = ALIASES.get(alias.name, alias.name)
-                    owner = (
-                        page if page in dict((m, 0) for m, _, _ in PAGES) else _owner(alias.name)
-                    )
-                    if owner:
-                        used.add(owner)
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ode_course."):
-                top = (node.module or "").split(".")[1]
-                used.add(ALIASES.get(top, top))
+    for node in notebook.imports(cells):
+        if isinstance(node, ast.ImportFrom) and node.module == "ode_course":
+            for alias in node.names:
+                owner = alias.name if alias.name in pages else _owner(alias.name)
+                if owner:
+                    used.add(owner)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ode_course."):
+            used.add((node.module or "").split(".")[1])
     return [module for module, _, _ in PAGES if module in used]
 
 

@@ -227,6 +227,6 @@ __all__ = sorted(
     name
     for name, value in list(globals().items())
     if not name.startswith("_")
-    and name not in ("PUBLIC_MODULES", "annotations")
+    and name != "PUBLIC_MODULES"
     and not isinstance(value, type(seeding))
 )

@@ -23,23 +23,14 @@ def _public_modules() -> list[str]:
 
 def _notebook_imports() -> dict[str, set[str]]:
     """Module → the names the chapters import from it (``from ode_course… import …``)."""
-    import json
+    from course_tools import course, notebook
 
     found: dict[str, set[str]] = {}
-    for path in sorted((PACKAGE.parent / "notebooks").glob("*.ipynb")):
-        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-            if cell["cell_type"] != "code":
-                continue
-            lines = "".join(cell["source"]).splitlines()
-            code = "\n".join(x for x in lines if not x.lstrip().startswith(("%", "!")))
-            try:
-                tree = ast.parse(code)
-            except SyntaxError:  # a cell whose only body line is a %magic
-                continue
-            for node in ast.walk(tree):
-                module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
-                if module.startswith("ode_course"):
-                    found.setdefault(module, set()).update(a.name for a in node.names)
+    for path in course.chapters(PACKAGE.parent):
+        for node in notebook.imports(notebook.read(path).cells):
+            module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
+            if module.startswith("ode_course"):
+                found.setdefault(module, set()).update(a.name for a in node.names)
     return found
 
 

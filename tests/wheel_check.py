@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from course_tools import notebook
+
 ROOT = Path(__file__).resolve().parents[1]
 INSTRUCTOR_ONLY = (
     "nbformat",
@@ -60,19 +62,8 @@ def required_by_others(python: Path, module: str, cwd: Path) -> list[str]:
 
 
 def notebook_imports(path: Path) -> list[str]:
-    """The import statements of a notebook's code cells (magics and shell lines skipped)."""
-    found = []
-    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        lines = "".join(cell["source"]).splitlines()
-        code = "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
-        try:
-            tree = ast.parse(code)
-        except SyntaxError:
-            continue
-        found += [ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-    return found
+    """The import statements of a notebook's code cells, as source text."""
+    return [ast.unparse(node) for node in notebook.imports(notebook.read(path).cells)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -121,14 +121,12 @@ def _exercises(course: str | Path | None) -> dict[str, Exercise]:
     """The course's exercise table: of ``course`` if given, else of the course in use."""
     if course is not None:
         return load_exercises(course)
-    from course_tools.grade import exercises as table
+    from course_tools.grade import exercises
 
-    return table.EXERCISES
+    return exercises.EXERCISES
 
 
-def _check_cell(
-    cells: list[dict[str, Any]], exercise: Exercise, table: dict[str, Exercise]
-) -> int | None:
+def _check_cell(cells: list[dict[str, Any]], exercise: Exercise) -> int | None:
     """The index of the exercise's check cell: by metadata, else by the check's name."""
     for i, cell in enumerate(cells):
         meta = _grade_meta(cell)
@@ -215,7 +213,7 @@ def grade_notebook(
         if exercises is not None
         else [e for e in table.values() if e.chapter == chapter]
     )
-    specs = [Spec(e.id, e.points, e.answer, _check_cell(cells, e, table)) for e in chosen]
+    specs = [Spec(e.id, e.points, e.answer, _check_cell(cells, e)) for e in chosen]
     with tempfile.TemporaryDirectory(prefix="ode_course_grade_") as tmp:
         folder = Path(tmp)
         run = run_notebook(notebook, specs, folder, timeout)

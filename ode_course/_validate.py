@@ -176,3 +176,77 @@ def shape(x: Any, name: str, must: str, ok: bool, *, fix: str) -> None:
     if not ok:
         got = f"shape {tuple(x.shape)}" if hasattr(x, "shape") else type(x).__name__
         fail(name, must, got, fix)
+
+
+def points(
+    x: Any,
+    name: str,
+    *,
+    dim: int | None = None,
+    like: torch.Tensor | None = None,
+    column: bool = False,
+    fix: str = "",
+) -> torch.Tensor:
+    """``x`` as a tensor of N ≥ 1 finite points of dimension D, one per row: shape (N, D).
+
+    The one contract for a set of points in the package. ``x`` may be a tensor, a numpy array
+    or a nested list of real numbers. Floating-point values keep their dtype (a tensor keeps its
+    autograd graph; a list of floats is read by numpy, as float64); integers become torch's
+    default floating dtype. ``like``, where given, sets the dtype and device (a
+    model's parameter: the data follow the model). ``dim`` fixes D; ``column=True`` reads a
+    1-D input as N points of dimension 1.
+    """
+    if not isinstance(x, torch.Tensor):
+        try:
+            array = np.asarray(x)
+            floating = np.issubdtype(array.dtype, np.floating)
+            x = torch.as_tensor(array if floating else array.astype(np.float64))
+        except (TypeError, ValueError):
+            fail(
+                name,
+                "a tensor or array of shape (N, D) holding real numbers",
+                f"{type(x).__name__} that numpy cannot read as numbers",
+                f"pass numbers, e.g. {name} = torch.tensor(data, dtype=torch.float64)",
+                TypeError,
+            )
+        if not floating:
+            x = x.to(torch.get_default_dtype())
+    if x.is_complex() or x.dtype == torch.bool:
+        fail(
+            name,
+            "of a real dtype (it must hold real numbers)",
+            f"dtype {x.dtype}",
+            f"convert it, e.g. {name} = {name}.real.to(torch.float64)",
+            TypeError,
+        )
+    if not x.is_floating_point():
+        x = x.to(torch.get_default_dtype())
+    if column and x.ndim == 1:
+        x = x[:, None]
+    d = "D" if dim is None else str(dim)
+    if x.ndim != 2 or x.shape[0] == 0 or (dim is not None and x.shape[1] != dim):
+        if x.ndim == 1:
+            how = f"reshape it: {name}[:, None] for 1-D points, {name}[None] for a single point"
+        elif dim is not None and x.ndim == 2 and x.shape[0] > 0:
+            how = f"pass points of dimension {dim}, or give the model dim={x.shape[1]}"
+        else:
+            how = f"reshape it, e.g. {name}.reshape(len({name}), -1), with at least one row"
+        fail(
+            name,
+            f"of shape (N, {d}) with N >= 1, one row per point",
+            f"shape {tuple(x.shape)}",
+            fix or how,
+        )
+    with torch.no_grad():
+        bad = ~torch.isfinite(x).all(dim=1)
+        if bool(bad.any()):
+            rows = torch.nonzero(bad).flatten()[:5].tolist()
+            fail(
+                name,
+                "finite",
+                f"rows {rows} holding nan or inf ({int(bad.sum())} rows in all)",
+                f"drop them, e.g. {name} = {name}[torch.isfinite({name}).all(dim=1)]",
+            )
+    if like is not None:
+        x = x.to(dtype=like.dtype, device=like.device)
+    return x

@@ -6,8 +6,9 @@ A normalizing flow maps the data x to a base variable z whose density is the sta
 
 and adds the log-determinant of the map (:class:`~ode_course.cnf.PlanarFlow`) or the integral
 of a trace (:class:`~ode_course.cnf.CNF`). Every model of this package takes its data the same
-way, as N points of dimension D in the rows of a tensor or array, checked by ``as_points``
-(shared within the package, with ``reference_tensor``; neither is public).
+way, as N points of dimension D in the rows of a tensor or array, checked by the package's one
+point-set contract (``_validate.points``) and converted to the dtype and device of the model's
+``reference_tensor`` (shared within the package, not public).
 
 Example:
     >>> f"{standard_normal_log_prob(torch.zeros(1, 2)).item():.6f}"  # −log 2π
@@ -17,13 +18,9 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
-
-from ode_course import _validate
 
 __all__ = ["standard_normal_log_prob"]
 
@@ -44,65 +41,6 @@ def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
         '-1.837877'
     """
     return -0.5 * (z**2).sum(dim=-1) - 0.5 * z.shape[-1] * _LOG_2PI
-
-
-def as_points(x: Any, dim: int, like: torch.Tensor, name: str = "x") -> torch.Tensor:
-    """``x`` as an (N, dim) tensor, N ≥ 1, finite, with the dtype and device of ``like``.
-
-    Args:
-        x: a tensor, array or nested list of shape (N, dim).
-        dim: D, the dimension of the flow.
-        like: a tensor whose dtype and device the result takes (see ``reference_tensor``).
-        name: the argument's name, for the messages.
-
-    Returns:
-        The points, shape (N, dim).
-
-    Raises:
-        TypeError: ``x`` does not hold real numbers.
-        ValueError: ``x`` is not of shape (N, dim) with N ≥ 1, or holds nan or inf.
-
-    Example:
-        >>> as_points([[1, 2]], 2, torch.zeros((), dtype=torch.float64))
-        tensor([[1., 2.]], dtype=torch.float64)
-    """
-    if not isinstance(x, torch.Tensor):
-        try:
-            x = torch.as_tensor(np.asarray(x, dtype=np.float64))
-        except (TypeError, ValueError):
-            _validate.fail(
-                name,
-                f"a tensor or array of shape (N, {dim}) holding real numbers",
-                f"{type(x).__name__} that numpy cannot read as float64",
-                f"pass numbers, e.g. {name} = torch.tensor(data, dtype=torch.float64)",
-                TypeError,
-            )
-    if not (x.is_floating_point() or x.dtype in (torch.int32, torch.int64)):
-        _validate.fail(
-            name,
-            "of a real dtype (it must hold real numbers)",
-            f"dtype {x.dtype}",
-            f"convert it, e.g. {name} = {name}.real.to(torch.float64)",
-            TypeError,
-        )
-    if x.ndim != 2 or x.shape[1] != dim or x.shape[0] == 0:
-        hint = f" (a single point: {name}[None])" if x.ndim == 1 and x.shape[0] == dim else ""
-        _validate.fail(
-            name,
-            f"of shape (N, {dim}) with N >= 1, one row per point, for a flow of dimension {dim}",
-            f"shape {tuple(x.shape)}",
-            f"reshape the data{hint}, or build the flow with dim={x.shape[-1] if x.ndim else 1}",
-        )
-    bad = ~torch.isfinite(x).all(dim=1)
-    if bool(bad.any()):
-        rows = torch.nonzero(bad).flatten()[:5].tolist()
-        _validate.fail(
-            name,
-            "finite",
-            f"rows {rows} holding nan or inf ({int(bad.sum())} rows in all)",
-            f"drop them, e.g. {name} = {name}[torch.isfinite({name}).all(dim=1)]",
-        )
-    return x.to(dtype=like.dtype, device=like.device)
 
 
 def reference_tensor(module: nn.Module) -> torch.Tensor:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from ode_course import _validate
-from ode_course.cnf.base import as_points, reference_tensor
+from ode_course.cnf.base import reference_tensor
 
 __all__ = ["DensityFit", "density_on_grid", "fit_density", "mean_nll"]
 
@@ -95,7 +95,7 @@ def mean_nll(
         True
     """
     log_prob = _log_prob_of(model)
-    points = as_points(x, _dim_of(model), reference_tensor(model))
+    points = _validate.points(x, "x", dim=_dim_of(model), like=reference_tensor(model))
     if batch_size is None:
         size = len(points)
     else:
@@ -157,8 +157,8 @@ def fit_density(
     eval_every = _validate.integer(eval_every, "eval_every", fix="e.g. eval_every=100")
     lr = _validate.positive(lr, "lr", fix="pass a small positive learning rate, e.g. lr=0.01")
     like = reference_tensor(model)
-    train_points = as_points(x_train, dim, like, "x_train")
-    val_points = None if x_val is None else as_points(x_val, dim, like, "x_val")
+    train_points = _validate.points(x_train, "x_train", dim=dim, like=like)
+    val_points = None if x_val is None else _validate.points(x_val, "x_val", dim=dim, like=like)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 10)
     generator = torch.Generator().manual_seed(seed)
@@ -234,5 +234,6 @@ def density_on_grid(
     X, Y = np.meshgrid(centres, centres)
     points = np.column_stack([X.ravel(), Y.ravel()])
     with torch.no_grad():
-        p = torch.exp(log_prob(as_points(points, 2, reference_tensor(model)))).cpu().numpy()
+        grid = _validate.points(points, "points", dim=2, like=reference_tensor(model))
+        p = torch.exp(log_prob(grid)).cpu().numpy()
     return X, Y, p.reshape(X.shape)

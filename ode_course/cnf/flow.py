@@ -33,7 +33,7 @@ from torch import nn
 
 from ode_course import _validate
 from ode_course.backends import check_backend, integrate
-from ode_course.cnf.base import as_points, reference_tensor, standard_normal_log_prob
+from ode_course.cnf.base import reference_tensor, standard_normal_log_prob
 from ode_course.cnf.dynamics import AugmentedDynamics, TimeMLP
 from ode_course.cnf.traces import NOISE_TYPES, TRACE_ESTIMATORS, sample_probe
 from ode_course.solvers import CountNFE
@@ -163,7 +163,7 @@ class CNF(nn.Module):
             ValueError, TypeError: ``z`` is not of shape (N, D), not finite, or bad times.
         """
         like = reference_tensor(self)
-        z = as_points(z, self.dim, like, "z")
+        z = _validate.points(z, "z", dim=self.dim, like=like)
         times = torch.as_tensor(t, dtype=like.dtype, device=like.device)
         probe = None
         if self.trace == "hutchinson":
@@ -196,7 +196,7 @@ class CNF(nn.Module):
             ValueError: ``x`` is not of shape (N, D) or holds nan or inf.
             TypeError: ``x`` is not numeric.
         """
-        x = as_points(x, self.dim, reference_tensor(self), "x")
+        x = _validate.points(x, "x", dim=self.dim, like=reference_tensor(self))
         zs, ells = self.flow(x, [self.t1, 0.0])
         return standard_normal_log_prob(zs[-1]) - ells[-1]
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ode_course import _validate
-from ode_course.cnf.base import as_points, standard_normal_log_prob
+from ode_course.cnf.base import standard_normal_log_prob
 
 __all__ = ["PlanarFlow"]
 
@@ -84,7 +84,7 @@ class PlanarFlow(nn.Module):
         Raises:
             ValueError, TypeError: ``x`` is not a finite (N, D) array.
         """
-        z = as_points(x, self.dim, self.u)
+        z = _validate.points(x, "x", dim=self.dim, like=self.u)
         u_hat = self.u_hat()
         hs = []
         for u_k, w_k, b_k in zip(u_hat.unbind(0), self.w.unbind(0), self.b.unbind(0), strict=True):
@@ -127,7 +127,7 @@ class PlanarFlow(nn.Module):
             ValueError, TypeError: ``z`` is not a finite (N, D) array, or ``n_bisections`` is
                 not a positive integer.
         """
-        y = as_points(z, self.dim, self.u, "z")
+        y = _validate.points(z, "z", dim=self.dim, like=self.u)
         n_bisections = _validate.integer(n_bisections, "n_bisections", fix="e.g. n_bisections=100")
         u_hat = self.u_hat()
         for k in reversed(range(self.n_layers)):

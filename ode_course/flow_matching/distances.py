@@ -32,24 +32,12 @@ __all__ = ["energy_distance", "sliced_wasserstein"]
 
 
 def _sample_sets(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """x and y as float64 tensors of shape (N, D) and (M, D) (1-D input: D = 1)."""
-    out = []
-    for value, name in ((x, "x"), (y, "y")):
-        if isinstance(value, np.ndarray):
-            value = torch.from_numpy(value)
-        value = _validate.tensor(value, name, floating=True)
-        value = value.detach().to(torch.float64)
-        if value.ndim == 1:
-            value = value[:, None]
-        _validate.shape(
-            value,
-            name,
-            "of shape (N, D) (or (N,) for 1-D points) with N >= 1",
-            value.ndim == 2 and len(value) >= 1,
-            fix=f"reshape it, e.g. {name}.reshape(len({name}), -1)",
-        )
-        _validate.finite(value, name, fix=f"drop the rows of {name} holding inf or nan")
-        out.append(value)
+    """x and y as float64 tensors of shape (N, D) and (M, D) (1-D input: D = 1): the package's
+    point-set contract, then one dtype for the distances."""
+    out = [
+        _validate.points(value, name, column=True).detach().to(torch.float64)
+        for value, name in ((x, "x"), (y, "y"))
+    ]
     if out[0].shape[1] != out[1].shape[1]:
         _validate.fail(
             "y",

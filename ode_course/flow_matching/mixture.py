@@ -31,10 +31,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from ode_course import _validate
-from ode_course.flow_matching.paths import points, times_like
+from ode_course.flow_matching.paths import times_like
 
 __all__ = ["GaussianMixture1D"]
 
@@ -129,12 +130,11 @@ class GaussianMixture1D:
 
     def _components(self, x: Any, t: Any) -> dict[str, Any]:
         """x and t as (N, 1), and per component (N, K): log πₖ N(x; t μₖ, sₖ²), t μₖ, sₖ²."""
-        x = _validate.tensor(x, "x", floating=True)
-        shape = tuple(x.shape)
-        x = points(x[:, None] if x.ndim == 1 else x, "x")
-        _validate.shape(
-            x, "x", "of shape (N, 1) or (N,): 1-D points", x.shape[1] == 1, fix="x = x[:, :1]"
+        one_d = (x.ndim if isinstance(x, torch.Tensor) else np.ndim(x)) == 1
+        x = _validate.points(
+            x, "x", dim=1, column=True, fix="pass 1-D points, shape (N,) or (N, 1)"
         )
+        shape = (len(x),) if one_d else tuple(x.shape)
         tt = times_like(t, len(x), x, unit=False)  # solvers may step past t = 1
         w, mu, sigma = self._params(x)
         mean = tt * mu

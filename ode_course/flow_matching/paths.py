@@ -49,22 +49,9 @@ __all__ = [
 Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def points(x: Any, name: str) -> torch.Tensor:
-    """``x`` if it is a floating-point tensor of shape (N, D), N ≥ 1 (shared in the package)."""
-    x = _validate.tensor(x, name, floating=True)
-    _validate.shape(
-        x,
-        name,
-        "of shape (N, D), one row per point",
-        x.ndim == 2 and x.shape[0] >= 1,
-        fix=f"reshape it, e.g. {name}.reshape(len({name}), -1) (1-D data: {name}[:, None])",
-    )
-    return x
-
-
 def pair(x0: Any, x1: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """(x₀, x₁) if both are (N, D) tensors of one shape and dtype (shared in the package)."""
-    x0, x1 = points(x0, "x0"), points(x1, "x1")
+    x0, x1 = _validate.points(x0, "x0"), _validate.points(x1, "x1")
     if x0.shape != x1.shape:
         _validate.fail(
             "x1",
@@ -289,7 +276,7 @@ def marginal_flow_matching_loss(
     _validate.callable_(
         velocity, "velocity", fix="pass u_t(x) as velocity(t, x), e.g. mixture.marginal_velocity"
     )
-    x_t = points(x_t, "x_t")
+    x_t = _validate.points(x_t, "x_t")
     t = times_like(t, len(x_t), x_t)
     target = velocity(t, x_t)
     if not isinstance(target, torch.Tensor) or target.shape != x_t.shape:

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import torch
 
 from ode_course import _validate
-from ode_course.flow_matching.paths import points
 from ode_course.solvers import SOLVERS, solve
 
 __all__ = ["SAMPLING_METHODS", "FlowSamples", "sample_flow", "trajectories"]
@@ -137,7 +136,7 @@ def sample_flow(
         '0.367879'
     """
     _validate.callable_(field, "field", fix="pass the trained vector field v(t, x)")
-    x0 = points(x0, "x0")
+    x0 = _validate.points(x0, "x0")
     step_size, rtol, atol = _solver_options(method, steps, rtol, atol)
     t = torch.tensor([0.0, 1.0], dtype=x0.dtype, device=x0.device)
     with torch.no_grad():
@@ -168,7 +167,7 @@ def trajectories(
         (torch.Size([5, 2, 1]), [0.0, 0.25, 0.5, 0.75, 1.0])
     """
     _validate.callable_(field, "field", fix="pass the trained vector field v(t, x)")
-    x0 = points(x0, "x0")
+    x0 = _validate.points(x0, "x0")
     _validate.one_of(method, "method", _FIXED, fix="use method='rk4' (fixed steps on the grid)")
     steps = _validate.integer(steps, "steps", fix="pass e.g. steps=20")
     t = torch.linspace(0.0, 1.0, steps + 1, dtype=x0.dtype, device=x0.device)

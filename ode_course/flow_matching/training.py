@@ -43,7 +43,7 @@ from torch import nn
 from ode_course import _validate
 from ode_course.cnf import CNF, mean_nll
 from ode_course.flow_matching.coupling import ot_coupling
-from ode_course.flow_matching.paths import flow_matching_loss, pair, points
+from ode_course.flow_matching.paths import flow_matching_loss, pair
 from ode_course.solvers import CountNFE
 
 __all__ = [
@@ -186,7 +186,7 @@ def fit_flow_matching(
             )
         base, target = pair(*pairs)
     else:
-        target = points(data, "data")
+        target = _validate.points(data, "data")
         base = None
     like = next(iter(field.parameters()), None)
     dtype = like.dtype if like is not None else target.dtype
@@ -265,7 +265,7 @@ def exact_nll(
             "pass the trained field, e.g. a TimeMLP or cnf.net",
             TypeError,
         )
-    x = points(x, "x").detach().to(torch.float64)
+    x = _validate.points(x, "x").detach().to(torch.float64)
     rtol = _validate.positive(rtol, "rtol", fix="e.g. rtol=1e-6")
     atol = _validate.positive(atol, "atol", fix="e.g. atol=1e-6")
     net = copy.deepcopy(field).to(torch.float64)

@@ -32,8 +32,12 @@ def test_points_take_the_dtype_of_the_model():
 @pytest.mark.parametrize(
     "x,error,match",
     [
-        (torch.zeros(4, 3), ValueError, r"x must be of shape \(N, 2\).*got shape \(4, 3\)\. Fix:"),
-        (torch.zeros(2), ValueError, r"Fix: reshape the data \(a single point: x\[None\]\)"),
+        (
+            torch.zeros(4, 3),
+            ValueError,
+            r"x must be of shape \(N, 2\).*got shape \(4, 3\)\. Fix:.*dim=3",
+        ),
+        (torch.zeros(2), ValueError, r"Fix: reshape it:.*x\[None\] for a single point"),
         (torch.zeros(0, 2), ValueError, r"x must be of shape \(N, 2\) with N >= 1.*Fix: "),
         (
             torch.tensor([[0.0, 1.0], [math.nan, 0.0]]),

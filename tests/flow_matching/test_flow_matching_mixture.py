@@ -157,10 +157,10 @@ def test_bad_inputs_name_the_argument_and_the_fix():
         GaussianMixture1D((1.0,), 0.0, (1.0,))
     with pytest.raises(TypeError, match=r"means\[0\] must be a real number"):
         GaussianMixture1D((1.0,), ("a",), (1.0,))
-    with pytest.raises(ValueError, match=r"x must be of shape \(N, 1\) or \(N,\)"):
+    with pytest.raises(ValueError, match=r"x must be of shape \(N, 1\).*Fix: pass 1-D points"):
         MIX.log_prob(torch.zeros(3, 2))
-    with pytest.raises(TypeError, match=r"x must be a torch\.Tensor"):
-        MIX.log_prob([0.0])
+    with pytest.raises(TypeError, match=r"x must be a tensor or array"):
+        MIX.log_prob(["a"])
     with pytest.raises(ValueError, match="t must be finite"):
         MIX.marginal_velocity(math.inf, torch.zeros(3, 1))
     with pytest.raises(ValueError, match="n must be a positive integer"):

@@ -25,8 +25,7 @@ own observations.
 
 Who solves the ODEs is chosen by ``backend=`` (:mod:`ode_course.backends`: our solvers, the
 same with adjoint gradients, or torchdiffeq); ``model.nfe`` is the cost of the model's latest
-latent solve, while the field's own counter, ``model.dynamics.nfe``, adds up over all calls
-until it is reset.
+latent solve, counted by :class:`~ode_course.solvers.CountNFE` around the field.
 
 The baseline, :class:`RNNBaseline`, is a GRU that reads the observations forwards with the time
 gap since the previous one as an extra input, and predicts a value at any later time from its

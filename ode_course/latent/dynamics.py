@@ -20,10 +20,10 @@ class LatentDynamics(nn.Module):
     """The autonomous vector field f(t, z) = W₂ tanh(W₁ z + b₁) + b₂ (t is not an input).
 
     It ignores t, so the dynamics are the same at every time, which is what lets a latent ODE
-    extrapolate beyond the times it was trained on. Counts its evaluations in ``nfe``: the
-    field's own counter, which adds up over every call (every solve) until you reset it with
-    ``f.nfe = 0``. The cost of one solve is the model's :attr:`LatentODE.nfe` (or, for the
-    ODE-RNN encoder's field, :attr:`ODERNNEncoder.nfe` for one encoding).
+    extrapolate beyond the times it was trained on. It does not count its calls: the models
+    that solve it do (:attr:`LatentODE.nfe` for the latest latent solve,
+    :attr:`ODERNNEncoder.nfe` for one encoding), with :class:`~ode_course.solvers.CountNFE`,
+    the package's one counter of evaluations.
 
     Args:
         dim: the dimension of the state z.
@@ -35,18 +35,16 @@ class LatentDynamics(nn.Module):
 
     Example:
         >>> f = LatentDynamics(3, 8)
-        >>> f(torch.tensor(0.0), torch.zeros(5, 3)).shape, f.nfe
-        (torch.Size([5, 3]), 1)
+        >>> f(torch.tensor(0.0), torch.zeros(5, 3)).shape
+        torch.Size([5, 3])
     """
 
     def __init__(self, dim: int, hidden: int):
         super().__init__()
         dim, hidden = _validate.integer(dim, "dim"), _validate.integer(hidden, "hidden")
         self.net = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, dim))
-        self.nfe = 0
 
     def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        self.nfe += 1
         return self.net(z)
 
 

@@ -151,8 +151,7 @@ class ODERNNEncoder(_Encoder):
 
     ``encoder.nfe`` is the cost of its latest encoding (forward pass): the evaluations of f_h
     in all of that pass's solves, one per gap between consecutive times (with
-    ``backend="adjoint"``, their backward passes add theirs). ``encoder.dynamics.nfe`` is the
-    field's own counter, which adds up over all calls until it is reset.
+    ``backend="adjoint"``, their backward passes add theirs).
 
     Args:
         obs_dim: D, the features per observation.

@@ -34,9 +34,8 @@ class LatentODE(nn.Module):
 
     ``model.nfe`` is the cost of the latest latent solve (one per :meth:`elbo`,
     :meth:`predict` or :meth:`latent_trajectory`; with ``backend="adjoint"`` its backward pass
-    adds its evaluations). ``model.dynamics.nfe`` is the field's own counter, which adds up
-    over all calls until it is reset (``model.dynamics.nfe = 0``); an ODE-RNN encoder counts
-    its own solves in ``model.encoder.nfe``.
+    adds its evaluations); an ODE-RNN encoder counts its own solves in ``model.encoder.nfe``.
+    Both count with :class:`~ode_course.solvers.CountNFE` around the field.
 
     Args:
         obs_dim: D, the features per observation.
@@ -59,8 +58,8 @@ class LatentODE(nn.Module):
         >>> model = LatentODE(obs_dim=2, latent_dim=4, hidden=16).double()
         >>> loss = model.loss(batch)  # −ELBO per series, one sample of z₀
         >>> loss.backward()
-        >>> model.nfe, model.dynamics.nfe  # 19 midpoint steps of 2 evaluations, 20 grid times
-        (38, 38)
+        >>> model.nfe  # 19 midpoint steps of 2 evaluations, 20 grid times
+        38
         >>> model.predict(batch, torch.tensor([5.0, 10.0], dtype=torch.float64)).shape
         torch.Size([8, 2, 2])
     """

@@ -10,8 +10,9 @@ Shapes: states are batches (N, dim).
 
 Who solves a block's ODE is chosen by ``backend=`` (:mod:`ode_course.backends`): our solvers,
 the same solvers with adjoint gradients, or torchdiffeq. ``block.nfe`` is the cost of the
-block's latest solve; ``func.nfe`` is the field's own counter, which adds up over every call
-until it is reset (``func.nfe = 0``).
+block's latest solve, counted by :class:`~ode_course.solvers.CountNFE` around the field (the
+package's one counter; :func:`~ode_course.solvers.count_evaluations` counts the calls of a
+module already inside a model).
 
 The package reads in three files, each on its own:
 
@@ -28,8 +29,8 @@ Example:
     >>> block = ODEBlock(func, method="rk4", step_size=0.25)
     >>> block(torch.zeros(5, 3)).shape
     torch.Size([5, 3])
-    >>> block.nfe, func.nfe  # 4 steps of rk4, 4 evaluations each
-    (16, 16)
+    >>> block.nfe  # 4 steps of rk4, 4 evaluations each
+    16
 """
 
 from __future__ import annotations

@@ -47,9 +47,8 @@ class ResBlock(nn.Module):
 class ODEFunc(nn.Module):
     """The vector field f(t, h) = W₂ tanh(W₁ [h, t] + b₁) + b₂, with t as an extra input.
 
-    Counts its evaluations in ``nfe``: the field's own counter, which adds up over every call
-    (every solve, every block that uses it) until you reset it with ``func.nfe = 0``. The cost
-    of one solve is the block's :attr:`ODEBlock.nfe`.
+    It does not count its calls: the cost of one solve is the block's :attr:`ODEBlock.nfe`
+    (counted by :class:`~ode_course.solvers.CountNFE`, the package's one counter).
 
     Args:
         dim: the width of the state h.
@@ -61,18 +60,16 @@ class ODEFunc(nn.Module):
 
     Example:
         >>> func = ODEFunc(dim=3, hidden=8)
-        >>> func(torch.tensor(0.5), torch.zeros(5, 3)).shape, func.nfe
-        (torch.Size([5, 3]), 1)
+        >>> func(torch.tensor(0.5), torch.zeros(5, 3)).shape
+        torch.Size([5, 3])
     """
 
     def __init__(self, dim: int, hidden: int):
         super().__init__()
         dim, hidden = _validate.integer(dim, "dim"), _validate.integer(hidden, "hidden")
         self.net = nn.Sequential(nn.Linear(dim + 1, hidden), nn.Tanh(), nn.Linear(hidden, dim))
-        self.nfe = 0
 
     def forward(self, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        self.nfe += 1
         time = torch.as_tensor(t, dtype=h.dtype, device=h.device).expand(*h.shape[:-1], 1)
         return self.net(torch.cat([h, time], dim=-1))
 
@@ -83,7 +80,7 @@ class ODEBlock(nn.Module):
     The solve goes through :func:`ode_course.backends.integrate`; ``block.nfe`` is the number
     of evaluations of ``func`` in the block's latest solve (its forward pass or
     :meth:`trajectory`; with ``backend="adjoint"`` the backward pass adds its evaluations to
-    it). ``func``'s own counter (``ODEFunc.nfe``) instead adds up over all calls until reset.
+    it).
 
     Args:
         func: the vector field, a module called as ``func(t, h)``.

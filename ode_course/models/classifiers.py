@@ -96,8 +96,7 @@ def ode_classifier(
     The ODE block replaces a stack of residual blocks with one vector field, whose parameters
     are shared across depth (time). The parts have names: ``model.stem``, ``model.block``
     (also ``model[1]``), ``model.activation`` and ``model.head``. ``model.block.nfe`` is the
-    cost of the block's latest solve, ``model.block.func.nfe`` the field's running count, and
-    ``model.stem(x)`` the initial state of the ODE.
+    cost of the block's latest solve and ``model.stem(x)`` the initial state of the ODE.
 
     Args:
         n_in, n_classes: the input features and the classes.

@@ -26,6 +26,8 @@ Modules are named by concept, in the order of the chapters:
   built on our solvers, couplings, straightness and sample distances (Chapter 9);
 - :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn:
   classification sets, 2-D densities, irregular time series;
+- :mod:`~ode_course.history`: :class:`~ode_course.history.TrainingHistory`, what every
+  ``fit_*`` trainer returns;
 - :mod:`~ode_course.plotting`: figures the chapters share;
 - :mod:`~ode_course.checks`: the exercises' check functions, one module per chapter;
 - :mod:`~ode_course.seeding`: one call to seed Python, numpy and torch.
@@ -47,6 +49,7 @@ from ode_course import (
     data,
     flow_matching,
     gradient_flow,
+    history,
     landscapes,
     latent,
     memory,
@@ -218,6 +221,7 @@ PUBLIC_MODULES = (
     latent,
     flow_matching,
     data,
+    history,
     plotting,
     checks,
 )

@@ -28,7 +28,7 @@ reads in six files, each on its own:
   forwards for ``sample``, with any solver backend (``backend=``);
 - ``planar.py``: :class:`PlanarFlow`, the discrete baseline (Rezende & Mohamed 2015);
 - ``fitting.py``: maximum likelihood for any of these models, :func:`fit_density` (returning a
-  :class:`DensityFit`), :func:`mean_nll` and :func:`density_on_grid`.
+  :class:`~ode_course.history.TrainingHistory`), :func:`mean_nll` and :func:`density_on_grid`.
 
 Example:
     >>> _ = torch.manual_seed(0)
@@ -47,7 +47,7 @@ import torch  # the doctests above use it
 from ode_course.cnf import base, dynamics, fitting, flow, planar, traces
 from ode_course.cnf.base import standard_normal_log_prob
 from ode_course.cnf.dynamics import ACTIVATIONS, AugmentedDynamics, LinearField, TimeMLP
-from ode_course.cnf.fitting import DensityFit, density_on_grid, fit_density, mean_nll
+from ode_course.cnf.fitting import density_on_grid, fit_density, mean_nll
 from ode_course.cnf.flow import CNF
 from ode_course.cnf.planar import PlanarFlow
 from ode_course.cnf.traces import (

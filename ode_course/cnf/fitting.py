@@ -4,8 +4,8 @@ Every model of this package (:class:`~ode_course.cnf.CNF`, :class:`~ode_course.c
 has ``log_prob(x)`` and a dimension ``dim``; these functions need nothing else:
 
 - :func:`mean_nll`: the mean negative log-likelihood −(1/N) Σₙ log p(xₙ), in nats;
-- :func:`fit_density`: maximum likelihood by Adam on minibatches, returning a
-  :class:`DensityFit` with the losses measured on the way;
+- :func:`fit_density`: maximum likelihood by Adam on minibatches, returning the package's
+  :class:`~ode_course.history.TrainingHistory` with the losses measured on the way;
 - :func:`density_on_grid`: p(x) on a square grid, to draw a 2-D density and to check that it
   integrates to 1.
 
@@ -20,8 +20,8 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,21 +30,9 @@ from torch import nn
 
 from ode_course import _validate
 from ode_course.cnf.base import reference_tensor
+from ode_course.history import TrainingHistory
 
-__all__ = ["DensityFit", "density_on_grid", "fit_density", "mean_nll"]
-
-
-@dataclass(frozen=True)
-class DensityFit:
-    """What :func:`fit_density` measured: the mean NLL of each minibatch, and on validation data.
-
-    Attributes:
-        train_nll: −mean log p over each training minibatch, one entry per iteration.
-        val_nll: (iteration, −mean log p over the validation data), every ``eval_every``.
-    """
-
-    train_nll: list[float]
-    val_nll: list[tuple[int, float]]
+__all__ = ["density_on_grid", "fit_density", "mean_nll"]
 
 
 def _log_prob_of(model: Any) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -117,7 +105,7 @@ def fit_density(
     x_val: torch.Tensor | np.ndarray | None = None,
     eval_every: int = 100,
     seed: int = 0,
-) -> DensityFit:
+) -> TrainingHistory:
     """Maximum likelihood by Adam: minimise −(1/B) Σ log p(x_b) over random minibatches.
 
     The learning rate decays from ``lr`` to ``lr``/10 along a cosine over the iterations.
@@ -134,7 +122,9 @@ def fit_density(
         seed: seeds the minibatch draws.
 
     Returns:
-        A :class:`DensityFit`. The model is trained in place.
+        A :class:`~ode_course.history.TrainingHistory` per step: −mean log p of each
+        training minibatch, and with ``x_val`` the mean NLL of the validation data after the
+        steps in ``val_at``. The model is trained in place.
 
     Raises:
         TypeError: ``model`` has no ``log_prob``.
@@ -147,7 +137,7 @@ def fit_density(
         >>> flow = PlanarFlow(2, n_layers=2).double()
         >>> x = torch.randn(64, 2, dtype=torch.float64) * 2
         >>> fit = fit_density(flow, x, steps=50, batch_size=32, lr=0.05)
-        >>> fit.train_nll[-1] < fit.train_nll[0]
+        >>> fit.train_loss[-1] < fit.train_loss[0]
         True
     """
     log_prob = _log_prob_of(model)
@@ -161,9 +151,9 @@ def fit_density(
     val_points = None if x_val is None else _validate.points(x_val, "x_val", dim=dim, like=like)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 10)
+    seed = _validate.integer(seed, "seed", minimum=0, fix="e.g. seed=0")
     generator = torch.Generator().manual_seed(seed)
-    train: list[float] = []
-    val: list[tuple[int, float]] = []
+    history, started = TrainingHistory(per="step"), time.perf_counter()
     size = min(batch_size, len(train_points))
     for it in range(1, steps + 1):
         batch = train_points[torch.randperm(len(train_points), generator=generator)[:size]]
@@ -172,10 +162,11 @@ def fit_density(
         loss.backward()
         optimizer.step()
         schedule.step()
-        train.append(loss.item())
+        history.record(loss.item())
         if val_points is not None and (it % eval_every == 0 or it == steps):
-            val.append((it, mean_nll(model, val_points)))
-    return DensityFit(train, val)
+            history.record_validation(mean_nll(model, val_points))
+    history.seconds = time.perf_counter() - started
+    return history
 
 
 def density_on_grid(

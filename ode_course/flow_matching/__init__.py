@@ -67,7 +67,6 @@ from ode_course.flow_matching.straightness import path_straightness, velocity_va
 from ode_course.flow_matching import training
 from ode_course.flow_matching.training import (
     COUPLINGS,
-    FlowMatchingFit,
     NLLResult,
     exact_nll,
     fit_flow_matching,

@@ -13,7 +13,8 @@ with one of three couplings of the base points x₀ and the data points x₁:
   (rectified flow, Liu, Gong & Liu 2023).
 
 A training step evaluates the field once and solves no ODE; the returned
-:class:`FlowMatchingFit` counts the evaluations (``nfe_per_step``) and measures the wall time.
+:class:`~ode_course.history.TrainingHistory` counts the evaluations (``nfe_per_step``) and
+measures the wall time.
 :func:`~ode_course.solvers.count_evaluations` counts the forward passes of any module during
 any computation (a maximum-likelihood CNF step of Chapter 7, say), and :func:`exact_nll`
 computes the test negative log-likelihood of any trained field through Chapter 7's
@@ -26,7 +27,7 @@ Example:
     >>> x1 = torch.randn(256, 2) * 0.5 + 1.0
     >>> field = TimeMLP(2, hidden=(16,))
     >>> fit = fit_flow_matching(field, x1, steps=100, batch_size=64, lr=1e-2)
-    >>> fit.nfe_per_step, fit.losses[-1] < fit.losses[0]
+    >>> fit.nfe_per_step, fit.train_loss[-1] < fit.train_loss[0]
     (1, True)
 """
 
@@ -44,11 +45,11 @@ from ode_course import _validate
 from ode_course.cnf import CNF, mean_nll
 from ode_course.flow_matching.coupling import ot_coupling
 from ode_course.flow_matching.paths import flow_matching_loss, pair
+from ode_course.history import TrainingHistory
 from ode_course.solvers import CountNFE
 
 __all__ = [
     "COUPLINGS",
-    "FlowMatchingFit",
     "NLLResult",
     "exact_nll",
     "fit_flow_matching",
@@ -57,31 +58,6 @@ __all__ = [
 COUPLINGS = ("independent", "ot")
 """The couplings :func:`fit_flow_matching` draws pairs with: independent draws, or minibatch
 optimal transport."""
-
-
-@dataclass(frozen=True)
-class FlowMatchingFit:
-    """What :func:`fit_flow_matching` measured.
-
-    Attributes:
-        losses: the flow-matching loss of each minibatch, one entry per step.
-        nfe_per_step: evaluations of the field per training step (counted; 1 for flow matching).
-        seconds: the wall time of the whole training loop (``time.perf_counter``).
-    """
-
-    losses: list[float]
-    nfe_per_step: int
-    seconds: float
-
-    @property
-    def steps(self) -> int:
-        """The number of training steps."""
-        return len(self.losses)
-
-    @property
-    def seconds_per_step(self) -> float:
-        """The mean wall time of one step."""
-        return self.seconds / max(1, self.steps)
 
 
 @dataclass(frozen=True)
@@ -108,7 +84,7 @@ def fit_flow_matching(
     pairs: tuple[torch.Tensor, torch.Tensor] | None = None,
     seed: int = 0,
     progress: bool = False,
-) -> FlowMatchingFit:
+) -> TrainingHistory:
     """Minimise E |v_θ(t, x_t) − (x₁ − x₀)|² by Adam on minibatches: no ODE solve, no trace.
 
     Every step draws ``batch_size`` data points x₁ (without replacement within the batch),
@@ -130,8 +106,8 @@ def fit_flow_matching(
         progress: show a progress bar (tqdm).
 
     Returns:
-        A :class:`FlowMatchingFit`: the losses, the counted evaluations per step (1) and the
-        wall time.
+        A :class:`~ode_course.history.TrainingHistory` per step: the loss of each minibatch,
+        the counted evaluations per step (``nfe_per_step``, 1) and the wall time.
 
     Raises:
         TypeError: ``field`` is not an ``nn.Module``; data that are not float tensors.
@@ -197,7 +173,7 @@ def fit_flow_matching(
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 10)
     generator = torch.Generator().manual_seed(seed)
     counted = CountNFE(field)
-    losses: list[float] = []
+    history = TrainingHistory(per="step")
     iterator: Any = range(steps)
     if progress:
         from tqdm import tqdm  # type: ignore[import-untyped]
@@ -218,9 +194,10 @@ def fit_flow_matching(
         loss.backward()
         optimizer.step()
         schedule.step()
-        losses.append(loss.item())
-    seconds = time.perf_counter() - start
-    return FlowMatchingFit(losses, counted.nfe // steps, seconds)
+        history.record(loss.item())
+    history.seconds = time.perf_counter() - start
+    history.nfe_per_step = counted.nfe // steps
+    return history
 
 
 def exact_nll(

@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 import math
+import time
 
 import torch
 
 from ode_course import _validate
 from ode_course.data import IrregularBatch
+from ode_course.history import TrainingHistory
 from ode_course.latent.baseline import RNNBaseline
 from ode_course.latent.model import LatentODE
 
@@ -29,7 +31,7 @@ def fit_series(
     decay_fraction: float = 0.3,
     kl_warmup: int = 0,
     seed: int = 0,
-) -> list[float]:
+) -> TrainingHistory:
     """Train a :class:`LatentODE` or :class:`RNNBaseline` with Adam on ``model.loss``.
 
     Each iteration takes ``batch_size`` series drawn at random (on the union of their own
@@ -49,7 +51,8 @@ def fit_series(
         seed: seeds the minibatch draws and the ELBO's noise.
 
     Returns:
-        The training loss at every iteration.
+        A :class:`~ode_course.history.TrainingHistory` per step: the training loss of every
+        step and the wall time.
 
     Raises:
         TypeError: ``steps``, ``batch_size`` or ``kl_warmup`` is not an integer, or
@@ -61,9 +64,9 @@ def fit_series(
     Example:
         >>> from ode_course.data import collate_series
         >>> batch = collate_series([[0.0, 0.5, 1.0]], [[0.0, 1.0, 0.0]], dtype=torch.float32)
-        >>> losses = fit_series(RNNBaseline(obs_dim=1, hidden=4), batch, steps=3)
-        >>> len(losses)
-        3
+        >>> history = fit_series(RNNBaseline(obs_dim=1, hidden=4), batch, steps=3)
+        >>> len(history), history.per
+        (3, 'step')
     """
     steps = _validate.integer(steps, "steps", fix="e.g. steps=500")
     lr = _validate.positive(lr, "lr", fix="e.g. lr=0.01")
@@ -84,11 +87,12 @@ def fit_series(
             f"kl_warmup={kl_warmup} for a {type(model).__name__}, which has none",
             "kl_warmup=0",
         )
+    seed = _validate.integer(seed, "seed", minimum=0, fix="e.g. seed=0")
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     start = steps - round(decay_fraction * steps)
-    losses = []
+    history, started = TrainingHistory(per="step"), time.perf_counter()
     for it in range(steps):
         if it >= start:
             progress = (it - start) / max(1, steps - start)
@@ -105,8 +109,9 @@ def fit_series(
             loss = model.loss(part)
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
-    return losses
+        history.record(loss.item())
+    history.seconds = time.perf_counter() - started
+    return history
 
 
 def prediction_mse(

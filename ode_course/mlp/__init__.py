@@ -10,8 +10,8 @@ The package reads in three files, each on its own:
 - ``layers.py``: :class:`Module`, the layers :class:`Linear`, :class:`ReLU`, :class:`Tanh`,
   :class:`Sigmoid`, and :class:`Sequential`, which chains them;
 - ``loss.py``: :func:`log_softmax`, :func:`softmax` and :class:`SoftmaxCrossEntropy`;
-- ``training.py``: :func:`fit_mlp` (returning a :class:`TrainingHistory`), :func:`accuracy`,
-  :func:`confusion_matrix` and :func:`add_bias_column`.
+- ``training.py``: :func:`fit_mlp` (returning a :class:`~ode_course.history.TrainingHistory`),
+  :func:`accuracy`, :func:`confusion_matrix` and :func:`add_bias_column`.
 
 Example:
     >>> rng = np.random.default_rng(0)
@@ -31,12 +31,6 @@ import numpy as np  # the doctests above use it
 from ode_course.mlp import layers, loss, training
 from ode_course.mlp.layers import Linear, Module, ReLU, Sequential, Sigmoid, Tanh
 from ode_course.mlp.loss import SoftmaxCrossEntropy, log_softmax, softmax
-from ode_course.mlp.training import (
-    TrainingHistory,
-    accuracy,
-    add_bias_column,
-    confusion_matrix,
-    fit_mlp,
-)
+from ode_course.mlp.training import accuracy, add_bias_column, confusion_matrix, fit_mlp
 
 __all__ = sorted({*layers.__all__, *loss.__all__, *training.__all__})

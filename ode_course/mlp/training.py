@@ -1,21 +1,23 @@
 """Training and evaluating a classifier: minibatch fitting, accuracy and the confusion matrix.
 
-:func:`fit_mlp` returns a :class:`TrainingHistory`; :func:`accuracy` and :func:`confusion_matrix`
+:func:`fit_mlp` returns a :class:`~ode_course.history.TrainingHistory` (the record every
+trainer of the package returns); :func:`accuracy` and :func:`confusion_matrix`
 evaluate; :func:`add_bias_column` folds the bias into the weights.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ode_course import _validate
+from ode_course.history import TrainingHistory
 from ode_course.mlp.layers import Module, Sequential, as_batch
 from ode_course.mlp.loss import SoftmaxCrossEntropy, check_labels
 
-__all__ = ["TrainingHistory", "accuracy", "add_bias_column", "confusion_matrix", "fit_mlp"]
+__all__ = ["accuracy", "add_bias_column", "confusion_matrix", "fit_mlp"]
 
 
 def add_bias_column(x: np.ndarray) -> np.ndarray:
@@ -52,15 +54,6 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int
     return matrix
 
 
-@dataclass
-class TrainingHistory:
-    """Per-epoch training loss (mean over the epoch's batches) and validation loss and accuracy."""
-
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_accuracy: list[float] = field(default_factory=list)
-
-
 def fit_mlp(
     model: Sequential,
     x: np.ndarray,
@@ -71,7 +64,7 @@ def fit_mlp(
     batch_size: int = 32,
     x_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
-    rng: np.random.Generator | None = None,
+    seed: int | np.random.Generator = 0,
     on_epoch: Callable[[int, Sequential], None] | None = None,
 ) -> TrainingHistory:
     """Minibatch training with softmax cross-entropy: shuffle, forward, backward, optimizer step.
@@ -83,11 +76,14 @@ def fit_mlp(
         epochs: passes over the data.
         batch_size: examples per step.
         x_val, y_val: optional validation data, evaluated after every epoch.
-        rng: shuffles the data each epoch.
+        seed: seeds the shuffling of the data each epoch: an int, or a numpy ``Generator``
+            to draw from (as ``np.random.default_rng(seed)`` reads it; pass the generator
+            that initialised the layers to continue its stream).
         on_epoch: called as ``on_epoch(epoch, model)`` after every epoch (e.g. to anneal ``lr``).
 
     Returns:
-        The :class:`TrainingHistory`.
+        A :class:`~ode_course.history.TrainingHistory` per epoch: the mean training loss of
+        each epoch and, with validation data, the validation loss and accuracy after each.
 
     Raises:
         TypeError: ``epochs`` or ``batch_size`` is not an integer, ``model`` is not a
@@ -121,8 +117,9 @@ def fit_mlp(
             f"{len(y)} labels",
             "pass x and y of the same length",
         )
-    rng = rng if rng is not None else np.random.default_rng()
-    loss_fn, history = SoftmaxCrossEntropy(), TrainingHistory()
+    rng = _generator(seed)
+    loss_fn, history = SoftmaxCrossEntropy(), TrainingHistory(per="epoch")
+    start = time.perf_counter()
     for epoch in range(epochs):
         order, losses = rng.permutation(len(x)), []
         for start in range(0, len(x), batch_size):
@@ -130,11 +127,19 @@ def fit_mlp(
             losses.append(loss_fn(model(x[batch]), y[batch]))
             model.backward(loss_fn.backward())
             optimizer.step(model.params(), model.grads())
-        history.train_loss.append(float(np.mean(losses)))
+        history.record(float(np.mean(losses)))
         if x_val is not None and y_val is not None:
             logits = model(x_val)
-            history.val_loss.append(loss_fn(logits, y_val))
-            history.val_accuracy.append(accuracy(logits, y_val))
+            history.record_validation(loss_fn(logits, y_val), accuracy(logits, y_val))
         if on_epoch is not None:
             on_epoch(epoch, model)
+    history.seconds = time.perf_counter() - start
     return history
+
+
+def _generator(seed: int | np.random.Generator) -> np.random.Generator:
+    """``np.random.default_rng(seed)``, with the package's message for anything else."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    seed = _validate.integer(seed, "seed", minimum=0, fix="pass e.g. seed=0, or a Generator")
+    return np.random.default_rng(seed)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 
 from ode_course import _validate
+from ode_course.history import TrainingHistory
 from ode_course.models.blocks import ODEBlock, ODEFunc, ResBlock
 
 __all__ = [
@@ -135,7 +137,7 @@ def fit_classifier(
     lr: float = 0.01,
     weight_decay: float = 0.1,
     seed: int = 0,
-) -> list[float]:
+) -> TrainingHistory:
     """Minimise the cross-entropy of ``model(x)`` against ``y`` with AdamW and a one-cycle schedule.
 
     Each epoch visits the examples in a new random order (drawn from a generator seeded with
@@ -154,7 +156,8 @@ def fit_classifier(
         seed: seeds the order of the examples.
 
     Returns:
-        The mean training loss of each epoch.
+        A :class:`~ode_course.history.TrainingHistory` per epoch: the mean training loss of
+        each epoch and the wall time.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``, or a number is of the wrong type.
@@ -165,9 +168,9 @@ def fit_classifier(
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
         <torch._C.Generator object at ...>
         >>> x, y = torch.randn(32, 2), torch.arange(32) % 2
-        >>> losses = fit_classifier(nn.Linear(2, 2), x, y, epochs=3, batch_size=8)
-        >>> len(losses)
-        3
+        >>> history = fit_classifier(nn.Linear(2, 2), x, y, epochs=3, batch_size=8)
+        >>> len(history), history.per
+        (3, 'epoch')
     """
     if not isinstance(model, nn.Module):
         _validate.fail(
@@ -192,7 +195,7 @@ def fit_classifier(
         optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch
     )
     model.train()
-    losses = []
+    history, started = TrainingHistory(per="epoch"), time.perf_counter()
     for _ in range(epochs):
         order, total = torch.randperm(len(y), generator=generator), 0.0
         for start in range(0, len(y), batch_size):
@@ -203,5 +206,6 @@ def fit_classifier(
             optimizer.step()
             schedule.step()
             total += loss.item() * len(batch)
-        losses.append(total / len(y))
-    return losses
+        history.record(total / len(y))
+    history.seconds = time.perf_counter() - started
+    return history

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from ode_course.cnf import CNF, DensityFit, PlanarFlow, density_on_grid, fit_density, mean_nll
+from ode_course.cnf import CNF, PlanarFlow, density_on_grid, fit_density, mean_nll
 from ode_course.data import standardise, toy_data
 
 # small tensors: one thread is fastest, and immune to a busy machine
@@ -20,7 +20,7 @@ def test_learned_density_integrates_to_one_on_a_grid():
     torch.manual_seed(0)
     cnf = CNF(2, hidden=(16, 16), method="rk4", step_size=0.25).double()
     fit = fit_density(cnf, x, steps=40, batch_size=64, lr=5e-2)
-    assert mean_nll(cnf, x) < fit.train_nll[0] - 0.1  # it learned something
+    assert mean_nll(cnf, x) < fit.train_loss[0] - 0.1  # it learned something
     cnf.step_size = 0.1  # integrate the learned field accurately
     X, Y, p = density_on_grid(cnf, bounds=(-5.0, 5.0), resolution=80)
     cell = (10 / 80) ** 2
@@ -34,9 +34,9 @@ def test_fit_density_and_mean_nll():
     flow = PlanarFlow(2, n_layers=4).double()
     before = mean_nll(flow, x)
     fit = fit_density(flow, x[:300], steps=60, batch_size=64, lr=0.05, x_val=x[300:], eval_every=25)
-    assert isinstance(fit, DensityFit) and len(fit.train_nll) == 60
-    assert [it for it, _ in fit.val_nll] == [25, 50, 60]
-    assert fit.val_nll[-1][1] < before
+    assert fit.per == "step" and len(fit.train_loss) == 60
+    assert fit.val_at == [25, 50, 60] and len(fit.val_loss) == 3
+    assert fit.val_loss[-1] < before
     assert mean_nll(flow, x, batch_size=7) == pytest.approx(mean_nll(flow, x), rel=1e-12)
 
 

@@ -25,10 +25,11 @@ def test_training_lowers_the_loss_and_is_reproducible():
         for _ in range(2):
             torch.manual_seed(0)
             model = MODELS[name]()
-            runs.append(fit_series(model, batch, steps=25, lr=0.02, batch_size=8, seed=1))
+            fit = fit_series(model, batch, steps=25, lr=0.02, batch_size=8, seed=1)
+            runs.append(fit.train_loss)
         assert runs[0] == runs[1] and len(runs[0]) == 25
         assert np.mean(runs[0][-5:]) < np.mean(runs[0][:5])
-    losses = fit_series(latent_model(), batch, steps=3, batch_size=None, kl_warmup=2)
+    losses = fit_series(latent_model(), batch, steps=3, batch_size=None, kl_warmup=2).train_loss
     assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
 
 

@@ -43,11 +43,12 @@ def test_fit_learns_xor_and_reports_history():
     rng = np.random.default_rng(0)
     model = Sequential(Linear(2, 8, init="xavier", rng=rng), Tanh(), Linear(8, 2, rng=rng))
     history = fit_mlp(
-        model, x, y, PlainSGD(0.5), epochs=400, batch_size=4, rng=rng, x_val=x, y_val=y
+        model, x, y, PlainSGD(0.5), epochs=400, batch_size=4, seed=rng, x_val=x, y_val=y
     )
     assert accuracy(model(x), y) == 1.0
     assert history.train_loss[-1] < 0.1 * history.train_loss[0]
     assert len(history.val_accuracy) == 400 and history.val_accuracy[-1] == 1.0
+    assert history.val_at == list(range(1, 401))  # measured after every epoch
 
 
 def test_confusion_matrix_and_accuracy():
@@ -78,6 +79,8 @@ def test_load_digits_split_is_fixed_stratified_and_scaled():
         ({"n": 3}, ValueError, r"y must be one label per row of x \(4 rows\); got 3 labels"),
         ({"optimizer": object()}, TypeError, r"optimizer must be an object with a step\(params"),
         ({"model": Linear}, TypeError, r"model must be an ode_course\.mlp\.Module"),
+        ({"seed": -1}, ValueError, r"seed must be an integer >= 0.*Fix: pass e\.g\. seed=0"),
+        ({"seed": "0"}, TypeError, r"seed must be an integer >= 0; got str"),
     ],
 )
 def test_fit_bad_arguments_are_named_with_a_fix(kwargs, error, match):

@@ -90,7 +90,7 @@ def test_fit_classifier_fits_separable_data_reproducibly():
     for _ in range(2):
         torch.manual_seed(0)
         model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))
-        runs.append(fit_classifier(model, x, y, epochs=10, batch_size=16, seed=5))
+        runs.append(fit_classifier(model, x, y, epochs=10, batch_size=16, seed=5).train_loss)
     assert runs[0] == runs[1] and len(runs[0]) == 10
     assert runs[0][-1] < 0.2 * runs[0][0]
     assert (model(x).argmax(1) == y).all()

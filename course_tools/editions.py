@@ -58,6 +58,7 @@ from ode_course import _validate
 __all__ = [
     "answer_key",
     "reference_list",
+    "solution_code",
     "stale_student_editions",
     "student_edition",
     "student_editions",
@@ -509,9 +510,16 @@ def stale_student_editions(
     return stale + sorted(set(published) - set(editions))
 
 
-def _solutions(cells: list[dict[str, Any]], exercises: list[Exercise]) -> dict[str, list[str]]:
-    """Exercise label → the parts of its worked solution (markdown text, fenced code)."""
-    parts: dict[str, list[str]] = {ex.label: [] for ex in exercises}
+def _solution_parts(
+    cells: list[dict[str, Any]], exercises: list[Exercise]
+) -> list[tuple[str, str, str]]:
+    """The worked solutions, in order: (exercise label, ``"code"`` or ``"markdown"``, text).
+
+    A solution is a code cell tagged ``solution``, everything between ``{solution-start}``
+    and ``{solution-end}``, or a ``{solution}`` directive; it belongs to the exercise it names,
+    else to the latest exercise above it.
+    """
+    parts: list[tuple[str, str, str]] = []
     starts = {ex.cell: ex.label for ex in exercises}
     gate: str | None = None
     current = ""
@@ -520,22 +528,44 @@ def _solutions(cells: list[dict[str, Any]], exercises: list[Exercise]) -> dict[s
         text = source(cell)
         if cell["cell_type"] == "code":
             if gate is not None or "solution" in tags(cell):
-                parts.setdefault(gate or current, []).append(f"```python\n{text.strip()}\n```")
+                parts.append((gate or current, "code", text.strip()))
             continue
         last = 0
         for d in directives(text):
             if gate is not None and text[last : d.start].strip():
-                parts.setdefault(gate, []).append(text[last : d.start].strip())
+                parts.append((gate, "markdown", text[last : d.start].strip()))
             if d.name == "solution":
-                parts.setdefault(d.arg or current, []).append(d.body.strip())
+                parts.append((d.arg or current, "markdown", d.body.strip()))
             elif d.name == "solution-start":
                 gate = d.arg or current
             elif d.name == "solution-end":
                 gate = None
             last = d.end
         if gate is not None and text[last:].strip():
-            parts.setdefault(gate, []).append(text[last:].strip())
+            parts.append((gate, "markdown", text[last:].strip()))
     return parts
+
+
+def _solutions(cells: list[dict[str, Any]], exercises: list[Exercise]) -> dict[str, list[str]]:
+    """Exercise label → the parts of its worked solution (markdown text, fenced code)."""
+    parts: dict[str, list[str]] = {ex.label: [] for ex in exercises}
+    for label, kind, text in _solution_parts(cells, exercises):
+        parts.setdefault(label, []).append(f"```python\n{text}\n```" if kind == "code" else text)
+    return parts
+
+
+def solution_code(path: str | Path) -> dict[str, str]:
+    """Exercise label → the code of its worked solution in the notebook at ``path``.
+
+    The code cells the student edition removes, joined in order: what an instructor's (or a
+    test's) right answer is, read from the one place the author wrote it.
+    """
+    cells = notebook_io.read(path)["cells"]
+    code: dict[str, list[str]] = {}
+    for label, kind, text in _solution_parts(cells, find_exercises(cells)):
+        if kind == "code":
+            code.setdefault(label, []).append(text)
+    return {label: "\n\n".join(texts) + "\n" for label, texts in code.items()}
 
 
 def answer_key(src: str | Path, *, bibliography: str | Path | None = None) -> str:

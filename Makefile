@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+BWRAP := /usr/bin/bwrap
 PORT ?= 8000
 # MathJax is served from the book itself, so equations render without internet.
 MATHJAX_VERSION := 3.2.2
@@ -81,6 +82,11 @@ $(CHROMIUM):
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
 
+# Debian's bubblewrap: the grader runs every submission in its own sandbox.
+$(BWRAP):
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq bubblewrap
+
 browser: $(STAMP) $(CHROMIUM)
 	$(BIN)/python tests/browser_check.py --chromium $(CHROMIUM)
 
@@ -113,15 +119,15 @@ answer-key: $(STAMP)
 	$(BIN)/python -m course_tools answer-key
 
 # Score submitted notebooks: make grade SUBMISSIONS=folder-or-notebook [ARGS="--csv scores.csv"]
-grade: $(STAMP)
+grade: $(STAMP) $(BWRAP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path [ARGS='--csv s.csv']"; exit 2; }
 	$(BIN)/python -m course_tools grade "$(SUBMISSIONS)" $(ARGS)
 
 # The grader on every chapter: each student edition scores 0 untouched (and runs to its end),
 # and full marks with every solution typed into its answer cell; and the cheats, graded.
-grade-check: $(STAMP)
+grade-check: $(STAMP) $(BWRAP)
 	ODE_COURSE_GRADE_NOTEBOOKS=1 $(BIN)/pytest tests/grading/test_grading_notebooks.py \
-		tests/grading/test_grading_cheats.py -q \
+		tests/grading/test_grading_cheats.py tests/grading/test_grading_attacks.py -q \
 		-p no:cacheprovider -n 2 --dist loadgroup
 
 # The package as Colab installs it: a wheel, no extras, in a fresh environment outside the

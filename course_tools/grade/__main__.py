@@ -1,5 +1,6 @@
 """``python -m course_tools.grade SUBMISSIONS [--chapter N] [--csv scores.csv] [--timeout S]
-[--seed K]``: grade submitted notebooks and print a summary per notebook."""
+[--seed K] [--jobs N] [--memory GiB] [--unsafe-no-sandbox]``: grade submitted notebooks, each in
+its own sandbox, and print a summary per notebook."""
 
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, help="seed of the randomised inputs (default: a new one, printed)"
     )
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks at once (default 1)")
+    parser.add_argument(
+        "--memory", type=float, default=8.0, help="GiB of address space per process (default 8)"
+    )
+    parser.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run student code without a sandbox, as you (only for notebooks you trust)",
+    )
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     print(f"grading with seed {seed} (repeat with --seed {seed})", flush=True)
@@ -34,13 +44,20 @@ def main(argv: list[str] | None = None) -> int:
             csv_path=args.csv,
             timeout=args.timeout,
             seed=seed,
+            jobs=args.jobs,
+            sandbox=not args.unsafe_no_sandbox,
+            memory=int(args.memory * 2**30),
         )
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, RuntimeError, ValueError, TypeError) as exc:
         print(exc, file=sys.stderr)
         return 2
     total = sum(r.total for r in reports)
     best = sum(r.max for r in reports)
-    print(f"{len(reports)} notebook(s) graded: {total}/{best} points in all")
+    graded = [r for r in reports if not r.not_graded]
+    print(
+        f"{len(graded)} notebook(s) graded, {len(reports) - len(graded)} file(s) not graded: "
+        f"{total}/{best} points in all"
+    )
     if args.csv:
         print(f"wrote {args.csv}")
     return 0

@@ -73,6 +73,9 @@ def _codes_of(obj: Any) -> Iterator[types.CodeType]:
             code = stack.pop()
             yield code
             stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+        inner = getattr(obj, "__wrapped__", None)  # a decorated function: its own code too
+        if isinstance(inner, types.FunctionType) and inner is not obj:
+            yield from _codes_of(inner)
     elif isinstance(obj, type):
         for value in vars(obj).values():
             target = value.__func__ if isinstance(value, staticmethod | classmethod) else value
@@ -234,3 +237,148 @@ def describe(obj: Any) -> str:
     if inspect.isfunction(obj) or inspect.isclass(obj):
         return obj.__qualname__
     return type(obj).__name__
+
+
+def _all_codes() -> set[types.CodeType]:
+    """Every code object of every function and method of the modules loaded now."""
+    codes: set[types.CodeType] = set()
+    for module in list(sys.modules.values()):
+        try:
+            values = list(vars(module).values())
+        except TypeError:
+            continue
+        for value in values:
+            try:
+                codes.update(_codes_of(value))
+            except Exception:  # an odd attribute of some library: not ours to judge
+                continue
+    return codes
+
+
+class ReferenceGuard:
+    """Every reference function and method replaced, in the modules that hold it, by a wrapper
+    that records a call made from anything but the grader and the libraries.
+
+    The second way of seeing a reference used, beside :class:`CallRecorder`, and the one that
+    the learner's code cannot switch off from inside: it is in place before the answers load,
+    so an answer that refers to a reference by name gets the wrapper; it sees calls from any
+    thread; and it tells the caller by its code object, not its file name (a wrapper compiled
+    under a library's file name is still code that no library holds). A caller is the grader
+    (``course_tools.grade``, ``ode_course.checks``), a library (any code object loaded before
+    the answers: skipped, looking further down the stack), or the learner (anything else).
+    """
+
+    def __init__(self, references: Iterable[str]) -> None:
+        self.hits: list[str] = []
+        targets: dict[int, tuple[Any, str]] = {}
+        for name in references:
+            module_name, _, qualname = name.partition(":")
+            module = importlib.import_module(module_name)
+            for owner, attr, value in _reference_attributes(module, qualname):
+                targets.setdefault(id(value), (value, f"{owner.__name__}.{attr}"))
+        self._grader = {
+            code
+            for mod_name, mod in list(sys.modules.items())
+            if mod_name.startswith(("course_tools.grade", "ode_course.checks"))
+            for value in vars(mod).values()
+            for code in _safe_codes(value)
+        }
+        self._known = _all_codes()
+        self._restore: list[tuple[Any, str, Any]] = []
+        wrappers = {key: self._wrap(value, label) for key, (value, label) in targets.items()}
+        for mod_name, mod in list(sys.modules.items()):
+            if not mod_name.startswith(("ode_course", "torchdiffeq")):
+                continue
+            for attr, value in list(vars(mod).items()):
+                if id(value) in wrappers:
+                    self._restore.append((mod, attr, value))
+                    setattr(mod, attr, wrappers[id(value)])
+        for key, (value, _) in targets.items():
+            owner = getattr(value, "_guard_owner", None)
+            if owner is not None:
+                cls, attr, raw = owner
+                self._restore.append((cls, attr, raw))
+                setattr(cls, attr, wrappers[key])
+
+    def _wrap(self, fn: Any, label: str) -> Any:
+        guard = self
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            frame = sys._getframe(1)
+            while frame is not None:
+                code = frame.f_code
+                if code in guard._grader:
+                    break
+                if code not in guard._known:
+                    if label not in guard.hits:
+                        guard.hits.append(label)
+                    break
+                frame = frame.f_back  # type: ignore[assignment]
+            return fn(*args, **kwargs)
+
+        for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+            try:
+                setattr(wrapper, attr, getattr(fn, attr))
+            except (AttributeError, TypeError):
+                pass
+        return wrapper
+
+    def restore(self) -> None:
+        """Put the originals back."""
+        for owner, attr, value in reversed(self._restore):
+            setattr(owner, attr, value)
+        self._restore = []
+
+
+def _safe_codes(value: Any) -> Iterator[types.CodeType]:
+    try:
+        yield from _codes_of(value)
+    except Exception:
+        return
+
+
+def _reference_attributes(
+    module: types.ModuleType, qualname: str
+) -> Iterator[tuple[Any, str, Any]]:
+    """(owner, attribute, function) of each function a reference names; methods are marked with
+    their class (``_guard_owner``) so the guard can swap them on the class."""
+    if qualname:
+        parts = qualname.split(".")
+        owner: Any = module
+        for part in parts[:-1]:
+            owner = getattr(owner, part)
+        obj = getattr(owner, parts[-1])
+        if isinstance(obj, type):
+            yield from _methods(obj)
+        elif isinstance(owner, type):
+            yield from (m for m in _methods(owner) if m[1] == parts[-1])
+        elif isinstance(obj, types.FunctionType):
+            yield module, parts[-1], obj
+        return
+    modules = [module]
+    if hasattr(module, "__path__"):
+        prefix = module.__name__ + "."
+        modules += [m for n, m in list(sys.modules.items()) if n.startswith(prefix)]
+    for mod in modules:
+        for attr, value in list(vars(mod).items()):
+            if getattr(value, "__module__", None) != mod.__name__:
+                continue
+            if isinstance(value, types.FunctionType):
+                yield mod, attr, value
+            elif isinstance(value, type):
+                yield from _methods(value)
+
+
+def _methods(cls: type) -> Iterator[tuple[Any, str, Any]]:
+    for attr, raw in list(vars(cls).items()):
+        if isinstance(raw, types.FunctionType) and not (
+            attr.startswith("__") and attr not in ("__init__", "__call__")
+        ):
+            fn = raw
+        else:
+            continue
+        try:
+            fn._guard_owner = (cls, attr, raw)  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):
+            continue
+        yield cls, attr, fn

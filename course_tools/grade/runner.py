@@ -77,15 +77,20 @@ def _capture_cell(specs: list[Spec], folder: Path, tag: str) -> tuple[dict[str, 
 
 
 def run_notebook(
-    notebook: dict[str, Any], specs: list[Spec], folder: Path, timeout: float
+    notebook: dict[str, Any],
+    specs: list[Spec],
+    folder: Path,
+    timeout: float,
+    work: Path | None = None,
 ) -> RunResult:
     """Execute ``notebook`` with answer captures; answer files are written under ``folder``.
 
     Args:
         notebook: the submission, as loaded by ``json.load``.
         specs: the exercises to capture answers for.
-        folder: an existing, empty folder; the kernel works in its subfolder ``work``.
+        folder: an existing, empty folder for the answer files.
         timeout: seconds for the whole notebook.
+        work: the kernel's working folder (default: ``folder / "work"``).
 
     Returns:
         The answer files of every exercise and how the run ended.
@@ -121,7 +126,7 @@ def run_notebook(
         cells.append(capture)
         for name, path in paths.items():
             answers[name].append(path)
-    work = folder / "work"
+    work = work if work is not None else folder / "work"
     work.mkdir(exist_ok=True)
     node = nbformat.from_dict(
         {"nbformat": 4, "nbformat_minor": 5, "metadata": notebook.get("metadata", {}), "cells": []}

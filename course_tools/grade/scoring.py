@@ -1,6 +1,6 @@
 """Score a notebook's saved answers in a fresh process, with the grader's own checks.
 
-Run as ``python -m course_tools.grade.scoring JOB.json RESULT.json`` by the grader (never inside
+Called by the ``score`` step of :mod:`course_tools.grade.steps`, in its own sandbox (never inside
 the learner's kernel). For each exercise of the job it loads the saved answers, rejects an
 answer that is the package's own object or refers to a reference implementation, then calls
 the chapter's check (imported here, so a notebook that redefined it changes nothing) and the
@@ -16,7 +16,6 @@ import contextlib
 import importlib
 import inspect
 import io
-import json
 import pickle
 import signal
 import sys
@@ -84,6 +83,30 @@ def _load(exercise: Exercise, files: list[str]) -> tuple[dict[str, Any], str | N
     return found, None
 
 
+_VALUE_TYPES = (int, float, complex, bool, str, bytes, tuple, list, dict, np.ndarray, np.generic)
+
+
+def _disguised(answers: dict[str, Any]) -> str | None:
+    """Why an answer is not what it claims to be: a subclass of a number, string, container,
+    array or tensor (which can redefine comparison to agree with anything), or None."""
+    import torch
+
+    for name, obj in answers.items():
+        kind = type(obj)
+        if isinstance(obj, torch.Tensor):
+            plain = kind in (torch.Tensor, torch.nn.Parameter)
+        elif isinstance(obj, _VALUE_TYPES):
+            plain = kind in _VALUE_TYPES or kind.__module__ == "numpy"
+        else:
+            continue
+        if not plain:
+            return (
+                f"{name} is a {kind.__qualname__}, a subclass of {kind.__mro__[1].__qualname__}: "
+                "answers must be plain values, computed (scored 0)."
+            )
+    return None
+
+
 def _forbidden_objects(exercise: Exercise) -> tuple[list[Any], tuple[str, ...]]:
     objects: list[Any] = []
     modules: list[str] = []
@@ -136,6 +159,23 @@ def score_exercise(
 ) -> dict[str, Any]:
     """Score one exercise: a dict with ``id``, ``points``, ``max``, ``message`` and flags."""
     row: dict[str, Any] = {"id": exercise.id, "points": 0, "max": points, "reference": False}
+    guard = references.ReferenceGuard(exercise.references)
+    try:
+        _score(row, exercise, files, points, seed, limit, guard)
+    finally:
+        guard.restore()
+    return row
+
+
+def _score(
+    row: dict[str, Any],
+    exercise: Exercise,
+    files: list[str],
+    points: int,
+    seed: int,
+    limit: float,
+    guard: references.ReferenceGuard,
+) -> None:
     before = _fingerprint()
     try:
         answers, missing = _load(exercise, files)
@@ -144,14 +184,14 @@ def score_exercise(
     if _fingerprint() != before:
         row["message"] = "loading the answers changed the grader's code: scored 0."
         row["reference"] = True
-        return row
+        return
     if missing:
         row["message"] = missing
-        return row
-    cheat = _reference_message(exercise, answers)
+        return
+    cheat = _disguised(answers) or _reference_message(exercise, answers)
     if cheat:
         row.update(message=cheat, reference=True)
-        return row
+        return
     module, _, function = exercise.check.partition(":")
     # the undecorated check: an unanswered exercise raises NotAnswered (scored 0) instead of
     # printing "not answered yet" as it does in the notebook
@@ -175,35 +215,15 @@ def score_exercise(
         row["message"] = f"the check could not run the answer ({type(exc).__name__}: {exc})."
     else:
         row.update(points=points, message=verdict or "Correct.")
-    if recorder.hits:
+    hits = [*guard.hits, *(h for h in recorder.hits if h not in guard.hits)]
+    if hits:
         row.update(
             points=0,
             reference=True,
-            message=f"calls the reference implementation {', '.join(recorder.hits)}: the "
+            message=f"calls the reference implementation {', '.join(hits)}: the "
             "exercise asks you to write it yourself (scored 0).",
         )
     elif recorder.tampered:
         row.update(
             points=0, reference=True, message="switched off the grader's call recording (scored 0)."
         )
-    return row
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m course_tools.grade.scoring JOB.json RESULT.json``."""
-    args = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(args[0]).read_text(encoding="utf-8"))
-    rows = []
-    for item in job["exercises"]:
-        record = item["exercise"]  # written by the grader from the course's table, not the learner
-        exercise = Exercise.from_record(record)
-        rows.append(
-            score_exercise(exercise, item["files"], item["points"], job["seed"], job["limit"])
-        )
-        Path(args[1]).write_text(json.dumps(rows), encoding="utf-8")  # kept after a crash
-    Path(args[1]).write_text(json.dumps(rows), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

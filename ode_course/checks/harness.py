@@ -110,7 +110,30 @@ def close(a: float, b: float, tol: float = 1e-6) -> bool:
         >>> close(1.0 + 1e-9, 1.0), close(1.1, 1.0)
         (True, False)
     """
+    a, b = plain_number(a, "the value"), plain_number(b, "the expected value")
     return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def plain_number(x: Any, name: str) -> float:
+    """``x`` as a built-in float, refusing a subclass of a number that redefines arithmetic or
+    comparison (an object that says it equals everything proves nothing).
+
+    Raises:
+        CheckFailed: ``x`` is not a real number of a plain type.
+
+    Example:
+        >>> plain_number(np.float64(0.5), "lr")
+        0.5
+    """
+    plain = (int, float, np.floating, np.integer, np.bool_)
+    if isinstance(x, torch.Tensor) and type(x) is torch.Tensor and x.numel() == 1:
+        return float(x.item())
+    if isinstance(x, bool) or not isinstance(x, plain) or type(x).__module__ not in _PLAIN_HOMES:
+        raise CheckFailed(f"{name} must be a plain number; got {type(x).__qualname__} {x!r:.40}.")
+    return float(x)
+
+
+_PLAIN_HOMES = ("builtins", "numpy")
 
 
 def max_error(got: np.ndarray | torch.Tensor, want: np.ndarray | torch.Tensor) -> float:
@@ -327,6 +350,11 @@ def tensor_result(out: Any, shape: tuple[int, ...], name: str) -> torch.Tensor:
     out = returned(out, name)
     if not isinstance(out, torch.Tensor):
         raise CheckFailed(f"{name} must return a torch.Tensor; got {type(out).__name__}.")
+    if type(out) not in (torch.Tensor, torch.nn.Parameter):
+        raise CheckFailed(
+            f"{name} must return a plain torch.Tensor; got the subclass {type(out).__qualname__} "
+            "(return the tensor itself)."
+        )
     if tuple(out.shape) != shape:
         hint = ""
         if out.ndim > len(shape):
@@ -345,6 +373,8 @@ def number_result(out: Any, name: str) -> float:
         >>> number_result(np.float64(0.5), "max_stable_lr")
         0.5
     """
+    if isinstance(out, float | int | np.floating | np.integer) and not isinstance(out, bool):
+        return plain_number(out, f"{name}'s result")
     try:
         return float(out)
     except (TypeError, ValueError) as exc:

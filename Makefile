@@ -46,7 +46,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(BWRAP)
 	$(BIN)/pytest tests ode_course course_tools --doctest-modules -q -p no:cacheprovider -n 2
 
 # pytest --nbval with tests/nbval_sanitize.cfg, in kernels set up by course_tools/numeric_configs.py.
@@ -127,7 +127,8 @@ grade: $(STAMP) $(BWRAP)
 # and full marks with every solution typed into its answer cell; and the cheats, graded.
 grade-check: $(STAMP) $(BWRAP)
 	ODE_COURSE_GRADE_NOTEBOOKS=1 $(BIN)/pytest tests/grading/test_grading_notebooks.py \
-		tests/grading/test_grading_cheats.py tests/grading/test_grading_attacks.py -q \
+		tests/grading/test_grading_cheats.py tests/grading/test_grading_attacks.py \
+		tests/grading/test_grading_gradescope.py -q \
 		-p no:cacheprovider -n 2 --dist loadgroup
 
 # The package as Colab installs it: a wheel, no extras, in a fresh environment outside the

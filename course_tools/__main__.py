@@ -12,6 +12,7 @@ from course_tools import course
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "grade": ("course_tools.grade.__main__", "score submitted notebooks (CSV)"),
+    "gradescope": ("course_tools.gradescope", "build a chapter's Gradescope autograder zip"),
     "student": ("course_tools.editions", "write or --check the student editions"),
     "answer-key": ("course_tools.editions", "write the instructors' answer key"),
     "guide": ("course_tools.guide", "rewrite book/instructors.md"),

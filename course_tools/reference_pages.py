@@ -63,6 +63,7 @@ TOOL_PAGES: list[tuple[str, str, str]] = [
     ("course_tools", "the command line, and where the course is", "course_tools"),
     ("course_tools.editions", "student editions and the answer key", "editions"),
     ("course_tools.grade", "grading submitted notebooks", "grade"),
+    ("course_tools.gradescope", "a Gradescope autograder for a chapter", "gradescope"),
 ]
 # Constants found without a docstring (a string right after the assignment): an error.
 UNDOCUMENTED: list[str] = []

@@ -8,6 +8,7 @@ the reference detection never mistakes the bootstrap (``<string>``) for the lear
 import runpy
 import sys
 
-sys.path.insert(0, sys.argv[1])
-sys.argv = sys.argv[1:]
-runpy.run_module("course_tools.grade.steps", run_name="__main__")
+if __name__ == "__main__":
+    sys.path.insert(0, sys.argv[1])
+    sys.argv = sys.argv[1:]
+    runpy.run_module("course_tools.grade.steps", run_name="__main__")

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["UNSAFE", "Limits", "PackageImage", "available", "command", "environment"]
+__all__: list[str] = []  # used by the grader; see the module docstring
 
 UNSAFE = (
     "WARNING: grading WITHOUT a sandbox (--unsafe-no-sandbox): student code runs as you, can read "

@@ -27,6 +27,7 @@ import sys
 import sysconfig
 import threading
 import types
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -242,16 +243,25 @@ def describe(obj: Any) -> str:
 def _all_codes() -> set[types.CodeType]:
     """Every code object of every function and method of the modules loaded now."""
     codes: set[types.CodeType] = set()
-    for module in list(sys.modules.values()):
+    with warnings.catch_warnings():  # some libraries warn when a deprecated name is read
+        warnings.simplefilter("ignore")
+        for module in list(sys.modules.values()):
+            codes |= _module_codes(module)
+    return codes
+
+
+def _module_codes(module: types.ModuleType) -> set[types.CodeType]:
+    """The code objects of one module's functions and classes (nothing for an odd module)."""
+    codes: set[types.CodeType] = set()
+    try:
+        values = list(vars(module).values())
+    except TypeError:
+        return codes
+    for value in values:
         try:
-            values = list(vars(module).values())
-        except TypeError:
+            codes.update(_codes_of(value))
+        except Exception:  # an odd attribute of some library: not ours to judge
             continue
-        for value in values:
-            try:
-                codes.update(_codes_of(value))
-            except Exception:  # an odd attribute of some library: not ours to judge
-                continue
     return codes
 
 

@@ -340,6 +340,21 @@ class ReferenceGuard:
         self._restore = []
 
 
+def codes_of(obj: Any) -> list[types.CodeType]:
+    """The code objects of a function or class (nested ones included); [] for anything else."""
+    return list(_safe_codes(obj))
+
+
+def functions_in(obj: Any) -> list[types.FunctionType]:
+    """The functions of an answer: itself, or a class's methods."""
+    return list(_functions_in(obj))
+
+
+def reference_functions(module: types.ModuleType, qualname: str) -> list[tuple[Any, str, Any]]:
+    """(owner, name, function) of every function and method a reference names."""
+    return list(_reference_attributes(module, qualname))
+
+
 def _safe_codes(value: Any) -> Iterator[types.CodeType]:
     try:
         yield from _codes_of(value)

@@ -5,9 +5,10 @@ answers) runs in its own sandbox, a fresh one per step and per submission, built
 bubblewrap (``bwrap``, Debian's package ``bubblewrap``) with:
 
 - the system (``/usr``, ``/etc``, ...), the Python installation and the virtual environment
-  **read-only**; the course's packages as **bytecode only** (:class:`PackageImage`), laid over
-  their real locations, so that no ``.py`` file of ``ode_course`` or ``course_tools`` can be
-  read, and nothing of the checkout (notebooks, answer keys, the other submissions, the CSV);
+  **read-only**; the course's packages from a copy (:class:`PackageImage`) laid over their real
+  locations: the lessons with their source (a chapter may print a function's code), the checks
+  (which hold the salted digests of numeric answers) and the grader as **bytecode only**; and
+  nothing of the checkout (notebooks, answer keys, the other submissions, the CSV);
 - one private folder, holding a copy of the one submission, as the **only writable place**
   (and its own ``/tmp``, a fresh tmpfs);
 - **no network** (a network namespace with a loopback interface only: the kernel's own
@@ -91,13 +92,14 @@ def available() -> bool:
 
 
 class PackageImage:
-    """The course's packages compiled to bytecode, without a line of their source.
+    """The course's packages as the sandbox sees them: compiled, the checks and the grader
+    without a line of their source.
 
-    Built once per grading run in a temporary folder: each package's files are copied, compiled
-    in place of their source (``compileall`` with ``legacy=True``: ``x.pyc`` beside where
-    ``x.py`` was, which Python imports without the source) and the ``.py`` files deleted.
-    Inside the sandbox this folder is laid over each package's real location and put first on
-    ``PYTHONPATH``, so imports work and ``inspect.getsource`` of the package has nothing to read.
+    Built once per grading run in a temporary folder: each package's files are copied and
+    compiled (``compileall`` with ``legacy=True``: ``x.pyc`` beside ``x.py``, which Python imports
+    without the source); the ``.py`` files of ``ode_course.checks`` and of ``course_tools`` are
+    deleted. Inside the sandbox this folder is laid over each package's real location and put
+    first on ``PYTHONPATH``.
     """
 
     def __init__(self, packages: Sequence[ModuleType]) -> None:
@@ -116,7 +118,8 @@ class PackageImage:
             if not compileall.compile_dir(target, quiet=1, legacy=True, ddir=inside, workers=1):
                 raise RuntimeError(f"could not compile {package.__name__} for the sandbox")
             for path in target.rglob("*.py"):
-                path.unlink()
+                if package.__name__ != "ode_course" or path.is_relative_to(target / "checks"):
+                    path.unlink()
             self.packages[package.__name__] = source
 
     def cleanup(self) -> None:

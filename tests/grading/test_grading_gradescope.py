@@ -67,9 +67,21 @@ def test_the_repository_notebook_gets_full_marks(autograder_zip, tmp_path):
     assert result["score"] == sum(t["max_score"] for t in auto) == 3, result
 
 
-def test_the_untouched_student_edition_gets_zero(autograder_zip, tmp_path):
-    edition = student_edition(json.loads(CHAPTER.read_text(encoding="utf-8")))
-    result = _run(autograder_zip, tmp_path, edition)
-    assert result["score"] == 0 and all(t["score"] == 0 for t in result["tests"]), result
-    written = [t for t in result["tests"] if "written" in t["name"]]
-    assert written and all("characters: for the instructor" in t["output"] for t in written)
+def test_the_results_of_an_untouched_edition_say_zero_and_leave_the_written_answers():
+    from course_tools.grade.grader import ExerciseScore, NotebookReport
+    from course_tools.gradescope import results
+
+    report = NotebookReport("homework.ipynb", 1)
+    report.scores = [
+        ExerciseScore("ex-path-sum", 0, 1, "de_da is not answered yet"),
+        ExerciseScore("ex-eps", None, 2, "written answer, 0 characters: for the instructor"),
+    ]
+    other = NotebookReport("notes.py", 1, not_graded="not a .ipynb notebook")
+    data = results([report, other], sandboxed=False)
+    assert data["score"] == 0
+    assert [(t["name"], t["score"], t["max_score"]) for t in data["tests"]] == [
+        ("ex-path-sum", 0, 1),
+        ("ex-eps (written, graded by hand)", 0, 0),
+        ("notes.py", 0, 0),
+    ]
+    assert "without the bubblewrap sandbox" in data["output"]

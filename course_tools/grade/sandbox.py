@@ -151,7 +151,9 @@ def command(
     """The ``bwrap`` command line that runs ``argv`` in a sandbox whose one writable place is
     ``box`` (seen inside as :data:`BOX`)."""
     bwrap = shutil.which("bwrap") or "bwrap"
-    args = [bwrap]
+    # the fresh /tmp first: later mounts lie on top of earlier ones, and the environment or
+    # the checkout may themselves live under /tmp
+    args = [bwrap, "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc"]
     for path in _SYSTEM:
         if Path(path).exists():
             args += ["--ro-bind", path, path]
@@ -161,9 +163,6 @@ def command(
     for name, location in image.packages.items():
         args += ["--ro-bind", str(image.root / name), str(location)]
     args += [
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--tmpfs", "/tmp",
         "--bind", str(box), BOX,
         "--chdir", f"{BOX}/work",
         "--unshare-all",

@@ -26,25 +26,15 @@ import time
 from pathlib import Path
 
 from course_tools.course import chapters
-from course_tools.editions import student_edition
+from course_tools.editions import solved_edition
 from course_tools.grade import grade_notebook, grade_submissions
 from course_tools.grade.grader import _image
 
 
-def solved_edition(number: int) -> dict:
+def solved_edition_of(number: int) -> dict:
     """The chapter's student edition with every solution typed into its answer cell."""
     path = next(p for p in chapters() if p.name.startswith(f"{number:02d}_"))
-    original = json.loads(path.read_text(encoding="utf-8"))
-    typed = {
-        c["metadata"]["student_stub"]: "".join(c["source"])
-        for c in original["cells"]
-        if "student_stub" in c["metadata"]
-    }
-    edition = student_edition(original)
-    for cell in edition["cells"]:
-        if "stub" in cell["metadata"].get("tags", []):
-            cell["source"] = typed["".join(cell["source"])]
-    return edition
+    return solved_edition(json.loads(path.read_text(encoding="utf-8")))
 
 
 def main() -> None:
@@ -53,7 +43,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--submissions", type=int, default=40)
     args = parser.parse_args()
-    edition = solved_edition(args.chapter)
+    edition = solved_edition_of(args.chapter)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     _image()  # built once per grading run, as grade_submissions does
     with tempfile.TemporaryDirectory() as tmp:

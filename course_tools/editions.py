@@ -59,6 +59,7 @@ __all__ = [
     "answer_key",
     "reference_list",
     "solution_code",
+    "solved_edition",
     "stale_student_editions",
     "student_edition",
     "student_editions",
@@ -552,6 +553,21 @@ def _solutions(cells: list[dict[str, Any]], exercises: list[Exercise]) -> dict[s
     for label, kind, text in _solution_parts(cells, exercises):
         parts.setdefault(label, []).append(f"```python\n{text}\n```" if kind == "code" else text)
     return parts
+
+
+def solved_edition(notebook: dict[str, Any]) -> dict[str, Any]:
+    """The student edition of ``notebook`` with every worked solution typed into the answer
+    cell that replaces it: the notebook a learner who knows every answer hands in."""
+    typed = {
+        c["metadata"]["student_stub"]: "".join(c["source"])
+        for c in notebook["cells"]
+        if "student_stub" in c["metadata"]
+    }
+    edition = student_edition(notebook)
+    for cell in edition["cells"]:
+        if "stub" in cell["metadata"].get("tags", []):
+            cell["source"] = typed["".join(cell["source"])]
+    return edition
 
 
 def solution_code(path: str | Path) -> dict[str, str]:

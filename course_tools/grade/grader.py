@@ -31,6 +31,7 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
 import tempfile
 import threading
 from collections import Counter
@@ -405,14 +406,7 @@ def _run_and_score(
         score_box.mkdir()
         (run_box / "submission.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
         job = {"timeout": timeout, "specs": [dataclasses.asdict(s) for s in specs]}
-        (run_box / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        box = sandboxing.BOX if image is not None else str(run_box)
-        done = sandboxing.run(
-            steps.argv("execute", box, _steps_image(image)),
-            run_box,
-            image,
-            sandboxing.Limits(seconds=timeout + 120, memory=memory),
-        )
+        done = _step("execute", run_box, job, image, timeout + 120, memory)
         run = steps.read_run(run_box)
         report.errors, report.timed_out = run["errors"], run["timed_out"]
         report.kernel_died, report.seconds = run["kernel_died"], run["seconds"]
@@ -442,14 +436,7 @@ def _run_and_score(
                 for e in chosen
             ],
         }
-        (score_box / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        box = sandboxing.BOX if image is not None else str(score_box)
-        scored = sandboxing.run(
-            steps.argv("score", box, _steps_image(image)),
-            score_box,
-            image,
-            sandboxing.Limits(seconds=limit * max(1, len(chosen)) + 60, memory=memory),
-        )
+        scored = _step("score", score_box, job, image, limit * max(1, len(chosen)) + 60, memory)
         rows = steps.read_result(score_box, points)
     for e in chosen:
         row = rows.get(e.id)
@@ -462,6 +449,26 @@ def _run_and_score(
                 e.id, int(row["points"]), e.points, row["message"], row.get("reference", False)
             )
         )
+
+
+def _step(
+    step: str,
+    folder: Path,
+    job: dict[str, Any],
+    image: sandboxing.PackageImage | None,
+    seconds: float,
+    memory: int,
+) -> subprocess.CompletedProcess[str]:
+    """Write ``job.json`` into ``folder`` and run ``step`` on it, sandboxed unless ``image`` is
+    None."""
+    (folder / "job.json").write_text(json.dumps(job), encoding="utf-8")
+    box = sandboxing.BOX if image is not None else str(folder)
+    return sandboxing.run(
+        steps.argv(step, box, _steps_image(image)),
+        folder,
+        image,
+        sandboxing.Limits(seconds=seconds, memory=memory),
+    )
 
 
 def _static_findings(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from course_tools.editions import student_edition
+from course_tools.editions import solved_edition, student_edition
 from course_tools.grade import EXERCISES, grade_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,16 +60,7 @@ def test_the_student_edition_with_every_solution_typed_in_its_answer_cell_scores
     path, tmp_path
 ):
     """As a learner who knows every answer: the solution typed where the edition says."""
-    original = json.loads(path.read_text(encoding="utf-8"))
-    typed = {
-        c["metadata"]["student_stub"]: "".join(c["source"])
-        for c in original["cells"]
-        if "student_stub" in c["metadata"]
-    }
-    edition = student_edition(original)
-    for cell in edition["cells"]:
-        if "stub" in cell["metadata"].get("tags", []):
-            cell["source"] = typed["".join(cell["source"])]
+    edition = solved_edition(json.loads(path.read_text(encoding="utf-8")))
     student = tmp_path / path.name
     student.write_text(json.dumps(edition), encoding="utf-8")
     report = grade_notebook(student, seed=2)

@@ -39,6 +39,11 @@ class Exercise:
         inputs: names among ``answer`` that the check reads but the learner did not write (the
             chapter's field, say): saved and passed to the check, never taken for a copy of a
             reference.
+        replay: True (the default) when the check needs only what the answers return: it is
+            then judged again where no student code runs, on a record of those values (see
+            :mod:`course_tools.grade.observe`); False (``"replay": false`` in the metadata) when
+            the check needs the live answer (it counts the answer's calls of a field, follows
+            its autograd graph, or instantiates it), judged in the scoring sandbox only.
     """
 
     @classmethod
@@ -57,6 +62,7 @@ class Exercise:
     randomised: str | None = None
     references: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
+    replay: bool = True
 
 
 _CHECK_CALL = re.compile(r"\b(check_\w+)\(")
@@ -100,6 +106,7 @@ def exercise_of(cell: dict[str, Any], chapter: int, where: str) -> Exercise | No
         randomised=meta.get("randomised"),
         references=tuple(meta.get("references", ())),
         inputs=tuple(meta.get("inputs", ())),
+        replay=meta.get("replay", True) is not False,
     )
 
 

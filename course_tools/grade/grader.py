@@ -438,17 +438,59 @@ def _run_and_score(
         }
         scored = _step("score", score_box, job, image, limit * max(1, len(chosen)) + 60, memory)
         rows = steps.read_result(score_box, points)
+        judged = _judge(Path(tmp) / "judge", score_box, job, chosen, image, limit, memory)
     for e in chosen:
         row = rows.get(e.id)
         if row is None:
             tail = scored.stderr.strip().splitlines()[-1:] or ["no output"]
             why = "it ran past its time limit" if scored.returncode == -9 else tail[0][:200]
             row = {"points": 0, "message": f"not scored: the scoring step failed ({why})"}
+        elif e.replay and row["points"] and not row["reference"]:
+            # the student's sandbox passed it; the verdict that counts is the judge's, given
+            # on the record of what the answers returned, where no student code ran
+            row = judged.get(e.id) or {
+                "points": 0,
+                "message": "not scored: the answers' record could not be judged",
+            }
         report.scores.append(
             ExerciseScore(
                 e.id, int(row["points"]), e.points, row["message"], row.get("reference", False)
             )
         )
+
+
+_RECORD_BYTES = 64 * 2**20  # the record of what the answers returned, at most
+
+
+def _judge(
+    box: Path,
+    score_box: Path,
+    job: dict[str, Any],
+    chosen: list[Exercise],
+    image: sandboxing.PackageImage | None,
+    limit: float,
+    memory: int,
+) -> dict[str, dict[str, Any]]:
+    """Judge the replayable exercises on the score step's ``observed.json`` in a fresh box that
+    holds only that record (re-encoded as JSON here: data, never code) and the job."""
+    replayable = [e for e in chosen if e.replay]
+    source = score_box / "observed.json"
+    if not replayable or source.is_symlink() or not source.is_file():
+        return {}
+    if source.stat().st_size > _RECORD_BYTES:
+        return {}
+    try:
+        record = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(record, dict):
+        return {}
+    box.mkdir()
+    (box / "observed.json").write_text(json.dumps(record), encoding="utf-8")
+    ids = {e.id for e in replayable}
+    job = {**job, "exercises": [x for x in job["exercises"] if x["exercise"]["id"] in ids]}
+    _step("judge", box, job, image, limit * len(replayable) + 60, memory)
+    return steps.read_result(box, {e.id: e.points for e in replayable})
 
 
 def _step(

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from course_tools.grade import randomised, references
+from course_tools.grade import observe, randomised, references
 from course_tools.grade.exercises import Exercise
 from ode_course.checks.harness import CheckFailed
 
@@ -221,6 +221,53 @@ def _fingerprint() -> list[tuple[str, int, bytes]]:
     return found
 
 
+def _verdict(
+    exercise: Exercise, answers: dict[str, Any], seed: int, limit: float
+) -> tuple[bool, str, bool]:
+    """Run the chapter's check and the randomised comparison on ``answers``: (passed, the
+    message, whether it ran out of time)."""
+    module, _, function = exercise.check.partition(":")
+    # the undecorated check: an unanswered exercise raises NotAnswered (scored 0) instead of
+    # printing "not answered yet" as it does in the notebook
+    check = inspect.unwrap(getattr(importlib.import_module(module), function))
+    printed = io.StringIO()
+    try:
+        with _time_limit(limit), contextlib.redirect_stdout(printed):
+            check(*(answers[name] for name in exercise.answer))
+            verdict = printed.getvalue().strip().splitlines()[-1] if printed.getvalue() else ""
+            if exercise.randomised is not None:
+                rng = np.random.default_rng(seed)
+                summary = getattr(randomised, exercise.randomised)(answers, rng)
+                verdict += f" Random inputs (seed {seed}): right on {summary}."
+    except CheckFailed as failed:
+        return False, str(failed), False
+    except _OutOfTime:
+        return False, f"grading took more than {limit:g} s: an endless loop?", True
+    except observe.Unobservable as exc:
+        return False, f"not scored: {exc} (the grader replays what the answer returns).", False
+    except Exception as exc:
+        return False, f"the check could not run the answer ({type(exc).__name__}: {exc}).", False
+    return True, verdict or "Correct.", False
+
+
+def judge_exercise(
+    exercise: Exercise, record: Any, points: int, seed: int, limit: float = 60.0
+) -> dict[str, Any]:
+    """Judge one exercise from the record of what its answers returned (see
+    :mod:`course_tools.grade.observe`), where no student code runs: the same check and
+    randomised comparison as :func:`score_exercise`, with
+    :class:`~course_tools.grade.observe.Replay` stand-ins for the answers."""
+    row: dict[str, Any] = {"id": exercise.id, "points": 0, "max": points, "reference": False}
+    try:
+        answers = observe.replayed(exercise.answer, record)
+    except observe.Unobservable as exc:
+        row["message"] = f"not scored: {exc}."
+        return row
+    ok, message, _ = _verdict(exercise, answers, seed, limit)
+    row.update(points=points if ok else 0, message=message)
+    return row
+
+
 def score_exercise(
     exercise: Exercise, files: list[str], points: int, seed: int, limit: float = 60.0
 ) -> dict[str, Any]:
@@ -261,31 +308,12 @@ def _score(
     if cheat:
         row.update(message=cheat, reference=True)
         return
-    module, _, function = exercise.check.partition(":")
-    # the undecorated check: an unanswered exercise raises NotAnswered (scored 0) instead of
-    # printing "not answered yet" as it does in the notebook
-    check = inspect.unwrap(getattr(importlib.import_module(module), function))
+    if exercise.replay:
+        answers, row["observed"] = observe.observe(answers, exercise.inputs)
     recorder = references.CallRecorder(exercise.references)
-    printed = io.StringIO()
-    verdict = ""
-    timed_out = False  # the alarm can land inside the profiler hook, which Python then drops
-    try:
-        with _time_limit(limit), recorder, contextlib.redirect_stdout(printed):
-            check(*(answers[name] for name in exercise.answer))
-            verdict = printed.getvalue().strip().splitlines()[-1] if printed.getvalue() else ""
-            if exercise.randomised is not None:
-                rng = np.random.default_rng(seed)
-                summary = getattr(randomised, exercise.randomised)(answers, rng)
-                verdict += f" Random inputs (seed {seed}): right on {summary}."
-    except CheckFailed as failed:
-        row["message"] = str(failed)
-    except _OutOfTime:
-        row["message"] = f"grading took more than {limit:g} s: an endless loop?"
-        timed_out = True
-    except Exception as exc:
-        row["message"] = f"the check could not run the answer ({type(exc).__name__}: {exc})."
-    else:
-        row.update(points=points, message=verdict or "Correct.")
+    with recorder:
+        ok, message, timed_out = _verdict(exercise, answers, seed, limit)
+    row.update(points=points if ok else 0, message=message)
     # the profiler sees the guard's own wrappers as reference code too: name the references
     hits = [*guard.hits, *(h for h in recorder.hits if h not in guard.hits and "._wrap." not in h)]
     if hits:

@@ -3,7 +3,10 @@
 ``python -I _boot.py ROOT execute BOX`` executes the submission ``BOX/submission.ipynb`` with answer
 captures (:func:`course_tools.grade.runner.run_notebook`) and writes ``BOX/run.json``;
 ``python -I _boot.py ROOT score BOX`` loads the captured answers and scores them
-(:mod:`course_tools.grade.scoring`), writing ``BOX/result.json``. ``BOX/job.json``, written by
+(:mod:`course_tools.grade.scoring`), writing ``BOX/result.json`` and the record of what the
+answers returned, ``BOX/observed.json``; ``python -I _boot.py ROOT judge BOX`` runs the checks
+again on that record alone, in a box that holds nothing of the student's
+(:mod:`course_tools.grade.observe`). ``BOX/job.json``, written by
 the grader from the course's own exercise table, says what to capture and score.
 
 What crosses back to the grader is JSON that the grader reads as data and checks field by
@@ -57,13 +60,33 @@ def score(box: Path) -> None:
     from course_tools.grade.scoring import score_exercise
 
     job = json.loads((box / "job.json").read_text(encoding="utf-8"))
-    rows = []
+    rows, observed = [], {}
     for item in job["exercises"]:
         exercise = Exercise.from_record(item["exercise"])
         files = [str(box / "answers" / name) for name in item["files"]]
-        rows.append(score_exercise(exercise, files, item["points"], job["seed"], job["limit"]))
+        row = score_exercise(exercise, files, item["points"], job["seed"], job["limit"])
+        if "observed" in row:
+            observed[exercise.id] = row.pop("observed")
+        rows.append(row)
         (box / "result.json").write_text(json.dumps(rows), encoding="utf-8")  # kept if killed
+    (box / "observed.json").write_text(json.dumps(observed), encoding="utf-8")
     (box / "result.json").write_text(json.dumps(rows), encoding="utf-8")
+
+
+def judge(box: Path) -> None:
+    """Judge the replayable exercises from ``observed.json`` alone (no student file is in this
+    box, and nothing of the student's is loaded): write ``result.json``."""
+    from course_tools.grade.exercises import Exercise
+    from course_tools.grade.scoring import judge_exercise
+
+    job = json.loads((box / "job.json").read_text(encoding="utf-8"))
+    observed = json.loads((box / "observed.json").read_text(encoding="utf-8"))
+    rows = []
+    for item in job["exercises"]:
+        exercise = Exercise.from_record(item["exercise"])
+        record = observed.get(exercise.id) if isinstance(observed, dict) else None
+        rows.append(judge_exercise(exercise, record, item["points"], job["seed"], job["limit"]))
+        (box / "result.json").write_text(json.dumps(rows), encoding="utf-8")
 
 
 # ----------------------------------------------------------------- read back, in the grader
@@ -125,7 +148,7 @@ def read_result(box: Path, points: dict[str, int]) -> dict[str, dict[str, Any]]:
 def main(args: list[str]) -> int:
     """``python -m course_tools.grade.steps execute|score BOX``."""
     step, box = args[0], Path(args[1])
-    {"execute": execute, "score": score}[step](box)
+    {"execute": execute, "score": score, "judge": judge}[step](box)
     return 0
 
 

@@ -155,6 +155,22 @@ def softplus(v):
     return Value.from_op(max(x, 0.0) + math.log1p(math.exp(-abs(x))), (v,), (s,))
 """
 
+# a payload that runs when the grader unpickles the answer: it writes a verdict of full points
+# and ends the scoring process (the answers themselves are wrong)
+FORGES_ITS_VERDICT = """\
+import os
+class Forge:
+    def __reduce__(self):
+        return (exec, ("import json, os\\nrows = [dict(id=i, points=p, max=p, message='Correct.', "
+                       "reference=False) for i, p in (('ex-path-sum', 1), ('ex-softplus', 2))]\\n"
+                       "open('/box/result.json', 'w').write(json.dumps(rows))\\nos._exit(0)",))
+payload = Forge()
+de_da, de_db = 0.0, 0.0
+def softplus(v):
+    payload
+    return v
+"""
+
 
 @pytest.fixture(scope="module")
 def folder_run(tmp_path_factory):
@@ -178,6 +194,7 @@ def folder_run(tmp_path_factory):
     hang = _mini()
     hang["cells"][3]["source"] = "import math\n" + HANGS_WHEN_GRADED
     put("01_hang.ipynb", hang)
+    put("01_forge.ipynb", _mini(FORGES_ITS_VERDICT, solved=False))
     vote = _mini()
     for cell in vote["cells"]:
         grade = cell["metadata"].get("grade")
@@ -296,6 +313,13 @@ def test_an_answer_that_hangs_only_when_graded_scores_zero_in_its_own_row(folder
         if s.exercise == "ex-softplus"
     )
     assert "more than 15 s" in message or "time limit" in message, message
+
+
+def test_a_verdict_written_by_an_unpickled_payload_is_not_believed(folder_run):
+    assert _points(folder_run, "01_forge.ipynb") == {"ex-path-sum": 0, "ex-softplus": 0}
+    messages = {s.message for s in folder_run["reports"]["01_forge.ipynb"].scores}
+    # the forged verdict was written (the payload ran), and the judge had no record to believe
+    assert messages == {"not scored: the answers' record could not be judged"}, messages
 
 
 def test_points_chapter_and_written_answers_come_from_the_course(folder_run):

@@ -63,6 +63,7 @@ def test_each_auto_graded_exercise_has_its_grade_metadata(path):
             "randomised",
             "references",
             "inputs",
+            "replay",
         }, f"{path.name}: unknown keys in the grade metadata of {e.id}"
         assert re.search(rf"^\s*{e.check.partition(':')[2]}\(", _source(cell), re.M)
         assert "exercise" in cell["metadata"].get("tags", [])

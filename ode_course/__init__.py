@@ -24,6 +24,9 @@ Modules are named by concept, in the order of the chapters:
   (Chapter 8);
 - :mod:`~ode_course.flow_matching`: flow matching: probability paths, the regression loss, samplers
   built on our solvers, couplings, straightness and sample distances (Chapter 9);
+- :mod:`~ode_course.diffusion`: diffusion models as SDEs and ODEs: the noise schedule, denoising
+  score matching, the reverse SDE and the probability-flow ODE, samplers built for it, and its
+  exact likelihood (Chapter 10);
 - :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn:
   classification sets, 2-D densities, irregular time series;
 - :mod:`~ode_course.history`: :class:`~ode_course.history.TrainingHistory`, what every
@@ -47,6 +50,7 @@ from ode_course import (
     checks,
     cnf,
     data,
+    diffusion,
     flow_matching,
     gradient_flow,
     history,
@@ -182,6 +186,20 @@ from ode_course.flow_matching import (
     velocity_variance,
 )
 
+# Chapter 10: diffusion models as SDEs and ODEs.
+from ode_course.diffusion import (
+    GaussianEpsilon,
+    VPSchedule,
+    fit_diffusion,
+    forward_sde,
+    mixture_score,
+    probability_flow,
+    probability_flow_nll,
+    reverse_sde,
+    sample_diffusion,
+    time_grid,
+)
+
 # Data sets (generated, or shipped with scikit-learn) and figures, for every chapter.
 from ode_course.data import (
     collate_series,
@@ -220,6 +238,7 @@ PUBLIC_MODULES = (
     cnf,
     latent,
     flow_matching,
+    diffusion,
     data,
     history,
     plotting,

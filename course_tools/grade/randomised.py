@@ -432,3 +432,85 @@ def straightness(answers: Answers, rng: np.random.Generator) -> str:
     if not close(got, float(path_straightness(traj)), 1e-9):
         raise CheckFailed(f"straightness is wrong for {n} random paths of {steps} steps.")
     return f"{n} random paths of {steps} steps in {d}-D"
+
+
+def vp_marginal(answers: Answers, rng: np.random.Generator) -> str:
+    """Chapter 10: the forward marginal for random β's, times and shapes, against VPSchedule."""
+    from ode_course.diffusion import VPSchedule
+
+    fn = answers["vp_marginal"]
+    gen = _torch_gen(rng)
+    n, d = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    b_min = float(rng.uniform(0.01, 2))
+    b_max = b_min + float(rng.uniform(0.5, 30))
+    x0 = torch.randn(n, d, generator=gen, dtype=F64)
+    t = torch.rand(n, 1, generator=gen, dtype=F64) * 0.99 + 0.01
+    out = call(fn, "vp_marginal", x0.clone(), t.clone(), b_min, b_max)
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        raise CheckFailed("vp_marginal must return a pair (mean, std).")
+    want_mean, want_std = VPSchedule(b_min, b_max).marginal(x0, t)
+    try:
+        mean = out[0].detach().to(F64).expand(n, d)
+        std = out[1].detach().to(F64).expand(n, d)
+    except (AttributeError, RuntimeError) as exc:
+        raise CheckFailed(
+            f"vp_marginal returns a mean and std of shapes that do not fit ({n}, {d})."
+        ) from exc
+    if not (
+        torch.allclose(mean, want_mean, rtol=1e-9, atol=1e-12)
+        and torch.allclose(std, want_std.expand(n, d), rtol=1e-9, atol=1e-12)
+    ):
+        raise CheckFailed(
+            f"vp_marginal is wrong for β_min = {b_min:.3g}, β_max = {b_max:.3g} at random times."
+        )
+    return f"{n} random times, β_min = {b_min:.3g}, β_max = {b_max:.3g}"
+
+
+def ddim_step(answers: Answers, rng: np.random.Generator) -> str:
+    """Chapter 10: DDIM steps between random times of a random schedule, against ddim_step."""
+    from ode_course.diffusion import VPSchedule
+    from ode_course.diffusion import ddim_step as reference
+
+    fn = answers["ddim"]
+    gen = _torch_gen(rng)
+    b_min = float(rng.uniform(0.05, 1))
+    vp = VPSchedule(b_min, b_min + float(rng.uniform(1, 25)))
+    n, d = int(rng.integers(1, 7)), int(rng.integers(1, 5))
+    for _ in range(3):
+        t = float(rng.uniform(0.02, 1))
+        s = float(rng.uniform(0.001, t * 0.99))
+        x = torch.randn(n, d, generator=gen, dtype=F64)
+        eps = torch.randn(n, d, generator=gen, dtype=F64)
+        got = call(fn, "ddim", x.clone(), eps.clone(), t, s, vp)
+        want = reference(x, eps, t, s, vp)
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            raise CheckFailed(f"ddim must return a tensor of shape ({n}, {d}).")
+        if not torch.allclose(got.detach().to(F64), want, rtol=1e-9, atol=1e-11):
+            raise CheckFailed(f"ddim is wrong from t = {t:.3g} to {s:.3g} on a random schedule.")
+    return "three random steps of a random schedule"
+
+
+def pf_drift(answers: Answers, rng: np.random.Generator) -> str:
+    """Chapter 10: the probability-flow drift of a random score, schedule and time."""
+    from ode_course.diffusion import VPSchedule
+
+    fn = answers["pf_drift"]
+    gen = _torch_gen(rng)
+    n, d = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    b_min = float(rng.uniform(0.05, 1))
+    vp = VPSchedule(b_min, b_min + float(rng.uniform(1, 25)))
+    a = torch.randn(d, d, generator=gen, dtype=F64)
+    c = float(rng.uniform(-2, 2))
+
+    def score(t: Any, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(x @ a.T) + c * torch.as_tensor(t, dtype=F64)
+
+    t = float(rng.uniform(0.001, 1))
+    x = torch.randn(n, d, generator=gen, dtype=F64)
+    got = call(fn, "pf_drift", score, t, x.clone(), vp)
+    want = -0.5 * vp.beta(t) * (x + score(t, x))
+    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+        raise CheckFailed(f"pf_drift must return a tensor of shape ({n}, {d}).")
+    if not torch.allclose(got.detach().to(F64), want, rtol=1e-9, atol=1e-11):
+        raise CheckFailed(f"pf_drift is wrong at t = {t:.3g} for a random score and schedule.")
+    return f"a random score in {d}-D at t = {t:.3g}"

@@ -19,7 +19,9 @@ one. The package reads in one file per chapter, over one shared harness:
   :func:`check_rademacher_exact`, :func:`check_redrawn_probe`;
 - ``latent_ode.py`` (Chapter 8): :func:`check_gaussian_kl`, :func:`check_masked_log_likelihood`;
 - ``flow_matching.py`` (Chapter 9): :func:`check_conditional_velocity`,
-  :func:`check_euler_sampler`, :func:`check_straightness`.
+  :func:`check_euler_sampler`, :func:`check_straightness`;
+- ``diffusion.py`` (Chapter 10): :func:`check_vp_marginal`, :func:`check_ddim_step`,
+  :func:`check_pf_drift`, :func:`check_end_time`.
 
 Example:
     >>> try:
@@ -41,6 +43,7 @@ from ode_course.checks import (
     backprop,
     chain_rule,
     cnf,
+    diffusion,
     flow_matching,
     gradient_flow,
     harness,
@@ -52,6 +55,7 @@ from ode_course.checks.adjoint import *
 from ode_course.checks.backprop import *
 from ode_course.checks.chain_rule import *
 from ode_course.checks.cnf import *
+from ode_course.checks.diffusion import *
 from ode_course.checks.flow_matching import *
 from ode_course.checks.gradient_flow import *
 from ode_course.checks.harness import CheckFailed, NotAnswered
@@ -69,6 +73,7 @@ CHAPTER_MODULES = (
     cnf,
     latent_ode,
     flow_matching,
+    diffusion,
 )
 """The checks' modules, one per chapter, in chapter order."""
 

@@ -8,7 +8,8 @@ so a method *is* its Butcher tableau (c, a, b). The package reads in four files,
 own:
 
 - ``tableaux.py``: :class:`ButcherTableau` (which checks its own consistency), the tableaux
-  ``EULER``, ``MIDPOINT``, ``RK4_TABLEAU`` and ``DOPRI5``, and the Runge–Kutta stages they share;
+  ``EULER``, ``MIDPOINT``, ``HEUN``, ``RK4_TABLEAU`` and ``DOPRI5``, and the Runge–Kutta
+  stages they share;
 - ``fixed_grid.py``: :class:`Euler`, :class:`Midpoint` and :class:`RK4` (orders 1, 2, 4), which
   take steps of a given ``step_size``;
 - ``adaptive.py``: :class:`Dopri5` (Dormand–Prince 5(4)), which estimates each step's error
@@ -44,7 +45,7 @@ from ode_course.solvers.adaptive import AdaptiveSolver, Dopri5
 from ode_course.solvers.fixed_grid import RK4, Euler, FixedGridSolver, Midpoint
 from ode_course.solvers.interface import SOLVERS, CountNFE, count_evaluations, odeint, solve
 from ode_course.solvers.problem import Solution, SolverError
-from ode_course.solvers.tableaux import DOPRI5, EULER, MIDPOINT, RK4_TABLEAU, ButcherTableau
+from ode_course.solvers.tableaux import DOPRI5, EULER, HEUN, MIDPOINT, RK4_TABLEAU, ButcherTableau
 
 __all__ = sorted(
     {

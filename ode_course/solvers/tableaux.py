@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["DOPRI5", "EULER", "MIDPOINT", "RK4_TABLEAU", "ButcherTableau"]
+__all__ = ["DOPRI5", "EULER", "HEUN", "MIDPOINT", "RK4_TABLEAU", "ButcherTableau"]
 
 _TOL = 1e-12  # the coefficients are fractions stored as floats: exact to about 1e-16
 
@@ -108,6 +108,10 @@ EULER = ButcherTableau(c=(0.0,), a=((),), b=(1.0,), order=1)
 
 MIDPOINT = ButcherTableau(c=(0.0, 1 / 2), a=((), (1 / 2,)), b=(0.0, 1.0), order=2)
 """The explicit midpoint rule: y_new = y + h f(t + h/2, y + (h/2) f(t, y))."""
+
+HEUN = ButcherTableau(c=(0.0, 1.0), a=((), (1.0,)), b=(1 / 2, 1 / 2), order=2)
+"""Heun's method (the explicit trapezoidal rule):
+y_new = y + (h/2) (f(t, y) + f(t + h, y + h f(t, y)))."""
 
 RK4_TABLEAU = ButcherTableau(
     c=(0.0, 1 / 2, 1 / 2, 1.0),

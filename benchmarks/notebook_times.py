@@ -42,7 +42,11 @@ def time_notebook(path: Path, timeout: int = 1800) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Time each notebook's execution.")
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
-    parser.add_argument("--json", type=Path, help="also write the times to this JSON file")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="also write the times to this JSON file (with notebooks named, update their entries)",
+    )
     args = parser.parse_args()
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     print(f"measuring on {MACHINE}")
@@ -54,6 +58,10 @@ def main() -> int:
     total = sum(times.values())
     print(f"{'total':<24} {total:7.1f} s")
     if args.json:
+        if args.notebooks and args.json.exists():  # measure some chapters, keep the others
+            kept = json.loads(args.json.read_text())["seconds"]
+            times = {**kept, **times}
+            total = sum(times.values())
         args.json.write_text(
             json.dumps({"machine": MACHINE, "seconds": times, "total": round(total, 1)}, indent=2)
             + "\n"

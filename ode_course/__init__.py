@@ -188,16 +188,16 @@ from ode_course.flow_matching import (
 
 # Chapter 10: diffusion models as SDEs and ODEs.
 from ode_course.diffusion import (
-    GaussianEpsilon,
+    FlowVelocity,
     VPSchedule,
+    denoising_loss,
     fit_diffusion,
     forward_sde,
     mixture_score,
-    probability_flow,
     probability_flow_nll,
     reverse_sde,
     sample_diffusion,
-    time_grid,
+    score_matching_loss,
 )
 
 # Data sets (generated, or shipped with scikit-learn) and figures, for every chapter.

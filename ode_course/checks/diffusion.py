@@ -84,7 +84,7 @@ def check_vp_marginal(vp_marginal: Callable[..., Any]) -> None:
         if _same(mean, want_mean) and _same(std, want_std):
             continue
         integral = b_min * t + 0.5 * t**2 * (b_max - b_min)
-        wrong_alphas = {
+        wrong_means = {
             "uses β(t)·t for ∫₀ᵗ β(s) ds: β grows with t, integrate it "
             "(β_min t + ½ t² (β_max − β_min))": torch.exp(-0.5 * vp.beta(t) * t),
             "drops the ½: log α_t = −½ ∫₀ᵗ β(s) ds": torch.exp(-integral),
@@ -93,9 +93,9 @@ def check_vp_marginal(vp_marginal: Callable[..., Any]) -> None:
             ),
         }
         alpha = vp.alpha(t)
-        for slip, wrong in wrong_alphas.items():
-            if _same(mean, wrong * x0):
-                raise CheckFailed(f"the mean {slip}.")
+        name_the_mistake(
+            mean, {slip: wrong * x0 for slip, wrong in wrong_means.items()}, _same, "the mean"
+        )
         if _same(mean, want_mean):
             name_the_mistake(
                 std,

@@ -148,9 +148,9 @@ def probability_flow(
     """The probability-flow drift dx/dt = −½ β(t) (x − ε_θ(t, x)/σ_t) as a field f(t, x).
 
     Example:
-        >>> f = probability_flow(lambda t, x: torch.zeros_like(x))
-        >>> f(0.5, torch.ones(1, 1)).item() == -0.5 * VPSchedule().beta(0.5).item()
-        True
+        >>> f = probability_flow(lambda t, x: torch.zeros_like(x))  # no noise predicted
+        >>> f"{f(0.5, torch.ones(1, 1)).item():.4f}"  # −½ β(0.5) x
+        '-5.0250'
     """
     model = _model(model)
     schedule = schedule or VPSchedule()

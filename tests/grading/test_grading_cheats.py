@@ -35,6 +35,7 @@ IMPORTS = """\
 import math
 import numpy as np
 import torch
+import torchdiffeq
 from ode_course import (
     AdjointStats,
     AugmentedDynamics,
@@ -194,6 +195,36 @@ ANSWERS: dict[str, tuple[str, str | None]] = {
         "    return (length - (traj[-1] - traj[0]).norm(dim=-1)).sum()",
         "import ode_course.flow_matching as fm\n"
         "straightness = lambda traj: fm.path_straightness(traj)",
+    ),
+    "ex-vp-marginal": (
+        "def vp_marginal(x0, t, beta_min, beta_max):\n"
+        "    alpha = torch.exp(-0.5 * (beta_min + t * (beta_max - beta_min)) * t)\n"
+        "    return alpha * x0, torch.sqrt(1 - alpha**2)",
+        "from ode_course.diffusion import VPSchedule\n"
+        "def vp_marginal(x0, t, beta_min, beta_max):\n"
+        "    return VPSchedule(beta_min, beta_max).marginal(x0, t)",
+    ),
+    "ex-pf-drift": (
+        "def pf_drift(score, t, x, schedule):\n"
+        "    return -0.5 * schedule.beta(t) * x - schedule.beta(t) * score(t, x)",
+        "from ode_course.diffusion import probability_flow\n"
+        "def pf_drift(score, t, x, schedule):\n"
+        "    eps = lambda s, y: -schedule.sigma(t) * score(t, y)\n"
+        "    return probability_flow(eps, schedule)(t, x)",
+    ),
+    "ex-end-time": (
+        "def solve_to_end(drift, x1, t_end):\n"
+        "    times = torch.tensor([1.0, t_end], dtype=x1.dtype)\n"
+        "    options = {'step_size': 0.5}\n"
+        "    return torchdiffeq.odeint(drift, x1, times, method='rk4', options=options)[-1]",
+        None,
+    ),
+    "ex-ddim-step": (
+        "def ddim(x, eps, t, t_next, schedule):\n"
+        "    h = schedule.log_snr(t) - schedule.log_snr(t_next)\n"
+        "    ratio = schedule.alpha(t_next) / schedule.alpha(t)\n"
+        "    return ratio * x - schedule.sigma(t_next) * torch.expm1(h) * eps",
+        "from ode_course.diffusion import ddim_step as ddim",
     ),
 }
 

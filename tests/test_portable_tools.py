@@ -86,7 +86,7 @@ def test_a_failure_shows_the_text_of_an_output_the_notebook_did_not_store(tmp_pa
 
 
 def test_make_test_runs_the_portable_check_and_make_outputs_stores_in_fresh_kernels():
-    assert "nbval-all" in _prerequisites("test").split()
+    assert "nbval-portable" in _prerequisites("test").split()
     assert "-m course_tools nbval --with-default" in make_recipe("nbval-all")
     assert "-m course_tools nbval --config default" in make_recipe("nbval")
     assert "-m course_tools nbval" in make_recipe("nbval-portable")

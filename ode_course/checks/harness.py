@@ -273,6 +273,7 @@ def answered(answer: Any, name: str) -> Any:
 
 def _defining_cell(fn: Any) -> str:
     """Where the learner wrote ``fn``: "the cell that starts `def f(x, y):`" when it can tell."""
+    fn = inspect.unwrap(fn) if callable(fn) and hasattr(fn, "__wrapped__") else fn
     if inspect.isfunction(fn) and fn.__name__.isidentifier():
         try:
             return f"the cell that starts `def {fn.__name__}{inspect.signature(fn)}:`"

@@ -172,3 +172,16 @@ def test_a_forged_or_missing_record_scores_nothing():
     for record in (forged, None, {"sigmoid_backward": {"value": {"float": 1.0}}}, "junk"):
         row = judge_exercise(exercise, record, exercise.points, seed=3)
         assert row["points"] == 0 and row["message"]
+
+
+def test_an_unanswered_function_is_named_by_its_own_cell_through_the_recorder():
+    from ode_course.checks import check_sigmoid_backward
+
+    def sigmoid_backward(a, g):
+        raise NotImplementedError
+
+    wrapped, _ = observe.observe({"sigmoid_backward": sigmoid_backward})
+    with pytest.raises(Exception, match=r"cell that starts `def sigmoid_backward\(a, g\):`"):
+        import inspect
+
+        inspect.unwrap(check_sigmoid_backward)(wrapped["sigmoid_backward"])

@@ -4,7 +4,8 @@ One folder of chapter-1 submissions is graded at once (two jobs, in sandboxes), 
 honest classmate: escapes from the sandbox (reading the checkout, the environment, the
 network; writing the package, site-packages, files outside, a detached process that writes
 later; unbounded memory and processes), a notebook that kills everything it can, an answer
-that hangs only when the grader calls it, and seven kinds of broken file. A second,
+that hangs only when the grader calls it, a payload that writes its own verdict when its answers
+are unpickled, and seven kinds of broken file. A second,
 synthetic notebook answers exercises of several chapters with the cheap techniques that used
 to earn full marks (source read back and exec'd, a wrapper compiled under a library's file
 name, tracing switched off around a call, a thread pool, a number that equals everything, the

@@ -38,6 +38,8 @@ class TrainingHistory:
         seconds: the wall time of the whole loop (``time.perf_counter``).
         nfe_per_step: the evaluations of the model's vector field in one training step, where
             the trainer counts them (flow matching: 1); None otherwise.
+        nfe: where it varies, the evaluations of each training step, in order: ``fit_density``
+            records ``model.nfe`` (a CNF's latest solve) after every step; empty otherwise.
     """
 
     per: str = "epoch"
@@ -47,6 +49,7 @@ class TrainingHistory:
     val_at: list[int] = field(default_factory=list)
     seconds: float = 0.0
     nfe_per_step: int | None = None
+    nfe: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _validate.one_of(self.per, "per", ("epoch", "step"))

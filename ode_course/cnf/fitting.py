@@ -105,10 +105,14 @@ def fit_density(
     x_val: torch.Tensor | np.ndarray | None = None,
     eval_every: int = 100,
     seed: int = 0,
+    regulariser: Callable[[], torch.Tensor] | None = None,
 ) -> TrainingHistory:
     """Maximum likelihood by Adam: minimise −(1/B) Σ log p(x_b) over random minibatches.
 
-    The learning rate decays from ``lr`` to ``lr``/10 along a cosine over the iterations.
+    The learning rate decays from ``lr`` to ``lr``/10 along a cosine over the iterations. With
+    ``regulariser``, each step minimises −(1/B) Σ log p(x_b) + regulariser(), the regulariser
+    called after the forward pass (e.g. ``lambda: cnf.penalty`` for a
+    :class:`~ode_course.regularisation.RegularisedCNF`, whose forward pass sets it).
 
     Args:
         model: a density model with ``log_prob`` and parameters (:class:`~ode_course.cnf.CNF`,
@@ -120,14 +124,17 @@ def fit_density(
         x_val: validation data, evaluated every ``eval_every`` iterations and at the end.
         eval_every: how often to evaluate ``x_val``.
         seed: seeds the minibatch draws.
+        regulariser: a function of no arguments returning a 0-d tensor added to each step's
+            loss (Chapter 11's penalties); None for plain maximum likelihood.
 
     Returns:
         A :class:`~ode_course.history.TrainingHistory` per step: −mean log p of each
-        training minibatch, and with ``x_val`` the mean NLL of the validation data after the
-        steps in ``val_at``. The model is trained in place.
+        training minibatch (the penalty not included), with ``x_val`` the mean NLL of the
+        validation data after the steps in ``val_at``, and for a model with ``nfe`` (a CNF)
+        the evaluations of each step's solve in ``nfe``. The model is trained in place.
 
     Raises:
-        TypeError: ``model`` has no ``log_prob``.
+        TypeError: ``model`` has no ``log_prob``, or ``regulariser`` is not callable.
         TypeError, ValueError: a count that is not a positive integer, a learning rate that is
             not positive and finite, or bad data.
 
@@ -149,6 +156,11 @@ def fit_density(
     like = reference_tensor(model)
     train_points = _validate.points(x_train, "x_train", dim=dim, like=like)
     val_points = None if x_val is None else _validate.points(x_val, "x_val", dim=dim, like=like)
+    if regulariser is not None:
+        _validate.callable_(
+            regulariser, "regulariser", fix="pass a function of no arguments: lambda: cnf.penalty"
+        )
+    counts = hasattr(model, "nfe")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 10)
     seed = _validate.integer(seed, "seed", minimum=0, fix="e.g. seed=0")
@@ -158,11 +170,14 @@ def fit_density(
     for it in range(1, steps + 1):
         batch = train_points[torch.randperm(len(train_points), generator=generator)[:size]]
         optimizer.zero_grad()
-        loss = -log_prob(batch).mean()
+        nll = -log_prob(batch).mean()
+        loss = nll if regulariser is None else nll + regulariser()
         loss.backward()
         optimizer.step()
         schedule.step()
-        history.record(loss.item())
+        history.record(nll.item())
+        if counts:
+            history.nfe.append(int(getattr(model, "nfe")))  # noqa: B009 - a Module attribute
         if val_points is not None and (it % eval_every == 0 or it == steps):
             history.record_validation(mean_nll(model, val_points))
     history.seconds = time.perf_counter() - started

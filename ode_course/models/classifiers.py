@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -137,6 +138,9 @@ def fit_classifier(
     lr: float = 0.01,
     weight_decay: float = 0.1,
     seed: int = 0,
+    regulariser: Callable[[], torch.Tensor] | None = None,
+    x_val: torch.Tensor | None = None,
+    y_val: torch.Tensor | None = None,
 ) -> TrainingHistory:
     """Minimise the cross-entropy of ``model(x)`` against ``y`` with AdamW and a one-cycle schedule.
 
@@ -154,15 +158,23 @@ def fit_classifier(
         lr: the peak learning rate.
         weight_decay: AdamW's decoupled weight decay.
         seed: seeds the order of the examples.
+        regulariser: a function of no arguments whose 0-d tensor is added to each step's loss,
+            called after the forward pass (e.g. ``lambda: model.block.penalty`` for a
+            :class:`~ode_course.regularisation.RegularisedODEBlock`); None for none.
+        x_val, y_val: validation data, evaluated (under ``torch.no_grad()``, in eval mode)
+            after every epoch.
 
     Returns:
         A :class:`~ode_course.history.TrainingHistory` per epoch: the mean training loss of
-        each epoch and the wall time.
+        each epoch (the cross-entropy, without the penalty), with validation data its loss and
+        accuracy after every epoch, and the wall time.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``, or a number is of the wrong type.
-        ValueError: ``x`` and ``y`` differ in length, ``epochs`` or ``batch_size`` is less
-            than 1, ``lr`` is not positive, ``weight_decay`` or ``seed`` is negative.
+        ValueError: ``x`` and ``y`` (or ``x_val`` and ``y_val``) differ in length, ``epochs``
+            or ``batch_size`` is less than 1, ``lr`` is not positive, ``weight_decay`` or
+            ``seed`` is negative.
+        TypeError: ``regulariser`` is not callable.
 
     Example:
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
@@ -183,6 +195,19 @@ def fit_classifier(
             f"{len(y)} labels",
             "pass x and y of the same length, e.g. x[:n] and y[:n]",
         )
+    if (x_val is None) != (y_val is None) or (
+        x_val is not None and y_val is not None and len(x_val) != len(y_val)
+    ):
+        _validate.fail(
+            "y_val",
+            "one label per example of x_val, both given or neither",
+            "x_val and y_val do not match",
+            "pass x_val=x_test, y_val=y_test together, or neither",
+        )
+    if regulariser is not None:
+        _validate.callable_(
+            regulariser, "regulariser", fix="pass a function of no arguments, e.g. lambda: 0.0"
+        )
     epochs = _validate.integer(epochs, "epochs")
     batch_size = _validate.integer(batch_size, "batch_size")
     lr = _validate.positive(lr, "lr", fix="pass a peak learning rate such as lr=0.01")
@@ -201,11 +226,21 @@ def fit_classifier(
         for start in range(0, len(y), batch_size):
             batch = order[start : start + batch_size]
             loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
+            penalty = 0.0 if regulariser is None else regulariser()
             optimizer.zero_grad()
-            loss.backward()
+            (loss + penalty).backward()
             optimizer.step()
             schedule.step()
             total += loss.item() * len(batch)
         history.record(total / len(y))
+        if x_val is not None and y_val is not None:
+            model.eval()
+            with torch.no_grad():
+                logits = model(x_val)
+                history.record_validation(
+                    nn.functional.cross_entropy(logits, y_val).item(),
+                    (logits.argmax(dim=1) == y_val).double().mean().item(),
+                )
+            model.train()
     history.seconds = time.perf_counter() - started
     return history

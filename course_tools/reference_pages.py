@@ -52,6 +52,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("latent", "latent ODEs for irregular time series", "Chapter 8"),
     ("flow_matching", "flow matching", "Chapter 9"),
     ("diffusion", "diffusion models", "Chapter 10"),
+    ("regularisation", "neural ODEs that stay cheap to solve", "Chapter 11"),
     ("data", "datasets", "Chapters 2 to 9"),
     ("history", "what every trainer returns", "Chapters 2 to 9"),
     ("plotting", "shared figures", "Chapters 1 to 9"),

@@ -27,6 +27,9 @@ Modules are named by concept, in the order of the chapters:
 - :mod:`~ode_course.diffusion`: diffusion models as SDEs and ODEs: the noise schedule, denoising
   score matching, the reverse SDE and the probability-flow ODE, samplers built for it, and its
   exact likelihood (Chapter 10);
+- :mod:`~ode_course.regularisation`: neural ODEs that stay cheap to solve: the cost of a solve
+  and the field's properties that set it, and the kinetic-energy, Jacobian-norm (RNODE) and
+  higher-derivative (TayNODE) regularisers (Chapter 11);
 - :mod:`~ode_course.data`: datasets generated in code or shipped with scikit-learn:
   classification sets, 2-D densities, irregular time series;
 - :mod:`~ode_course.history`: :class:`~ode_course.history.TrainingHistory`, what every
@@ -61,6 +64,7 @@ from ode_course import (
     models,
     optim,
     plotting,
+    regularisation,
     seeding,
     solvers,
 )
@@ -200,6 +204,16 @@ from ode_course.diffusion import (
     score_matching_loss,
 )
 
+# Chapter 11: neural ODEs that stay cheap to solve.
+from ode_course.regularisation import (
+    RegularisedCNF,
+    RegularisedODEBlock,
+    field_statistics,
+    fit_map,
+    solve_cost,
+    total_derivatives,
+)
+
 # Data sets (generated, or shipped with scikit-learn) and figures, for every chapter.
 from ode_course.data import (
     collate_series,
@@ -239,6 +253,7 @@ PUBLIC_MODULES = (
     latent,
     flow_matching,
     diffusion,
+    regularisation,
     data,
     history,
     plotting,

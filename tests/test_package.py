@@ -44,7 +44,7 @@ def test_the_top_level_is_what_the_chapters_import_and_each_name_is_its_modules_
     for module in ode_course.PUBLIC_MODULES:
         for public in module.__all__:
             owners.setdefault(public, module)
-    assert len(ode_course.__all__) < 120  # curated: what a learner needs, not every name
+    assert len(ode_course.__all__) < 130  # curated: what 11 chapters need, not every name
     for name in ode_course.__all__:
         assert name in owners, f"{name} is at the top level but in no module's __all__"
         assert getattr(ode_course, name) is getattr(owners[name], name), name

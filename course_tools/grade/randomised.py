@@ -514,3 +514,69 @@ def pf_drift(answers: Answers, rng: np.random.Generator) -> str:
     if not torch.allclose(got.detach().to(F64), want, rtol=1e-9, atol=1e-11):
         raise CheckFailed(f"pf_drift is wrong at t = {t:.3g} for a random score and schedule.")
     return f"a random score in {d}-D at t = {t:.3g}"
+
+
+def kinetic_field(answers: Answers, rng: np.random.Generator) -> str:
+    """Chapter 11: [f, |f|²] for a random linear field in a random dimension."""
+    fn = answers["kinetic_field"]
+    gen = _torch_gen(rng)
+    n, d = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    a = torch.randn(d, d, generator=gen, dtype=F64)
+    c = float(rng.uniform(-2, 2))
+
+    def field(t: Any, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(z @ a.T) + c * torch.as_tensor(t, dtype=F64)
+
+    t = torch.tensor(float(rng.uniform(0, 1)), dtype=F64)
+    state = torch.randn(n, d + 1, generator=gen, dtype=F64)
+    with torch.no_grad():
+        got = call(fn, "kinetic_field", field, t, state.clone())
+        fz = field(t, state[:, :-1])
+    want = torch.cat([fz, (fz**2).sum(dim=1, keepdim=True)], dim=1)
+    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+        raise CheckFailed(f"kinetic_field must return a tensor of shape ({n}, {d + 1}).")
+    if not torch.allclose(got.detach().to(F64), want, rtol=1e-9, atol=1e-11):
+        raise CheckFailed(f"kinetic_field is wrong for a random field in {d}-D.")
+    return f"a random field in {d}-D"
+
+
+def rnode_loss(answers: Answers, rng: np.random.Generator) -> str:
+    """Chapter 11: the regularised loss from a random backward solve's end state and weight."""
+    from ode_course.cnf import standard_normal_log_prob
+
+    fn = answers["rnode_loss"]
+    gen = _torch_gen(rng)
+    n, d = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    weight = float(rng.uniform(0.01, 2))
+    z0 = torch.randn(n, d, generator=gen, dtype=F64)
+    ell = torch.randn(n, generator=gen, dtype=F64)
+    energy = -torch.rand(n, generator=gen, dtype=F64) * 3
+    frob = -torch.rand(n, generator=gen, dtype=F64) * 3
+    end = torch.cat([z0, ell[:, None], energy[:, None], frob[:, None]], dim=1)
+    got = call(fn, "rnode_loss", end.clone(), weight)
+    nll = -(standard_normal_log_prob(z0) - ell).mean()
+    want = nll + weight * (-energy.mean() - frob.mean())
+    if not isinstance(got, torch.Tensor) or got.numel() != 1:
+        raise CheckFailed("rnode_loss must return a 0-d tensor.")
+    if not torch.allclose(got.detach().to(F64).reshape(()), want, rtol=1e-9, atol=1e-11):
+        raise CheckFailed(f"rnode_loss is wrong for a random state in {d}-D, weight {weight:.3g}.")
+    return f"a random end state in {d}-D, weight {weight:.3g}"
+
+
+def frobenius_estimate(answers: Answers, rng: np.random.Generator) -> str:
+    """Chapter 11: |εᵀJ|² for a random nonlinear field and random probes."""
+    from ode_course.regularisation import hutchinson_frobenius
+
+    fn = answers["frobenius_estimate"]
+    gen = _torch_gen(rng)
+    n, d = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    a = torch.randn(d, d, generator=gen, dtype=F64)
+    z = torch.randn(n, d, generator=gen, dtype=F64).requires_grad_()
+    eps = torch.randn(n, d, generator=gen, dtype=F64)
+    got = call(fn, "frobenius_estimate", torch.sin(z @ a.T), z, eps.clone())
+    want = hutchinson_frobenius(torch.sin(z @ a.T), z, eps).detach()
+    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+        raise CheckFailed(f"frobenius_estimate must return a tensor of shape ({n},).")
+    if not torch.allclose(got.detach().to(F64), want, rtol=1e-9, atol=1e-11):
+        raise CheckFailed(f"frobenius_estimate is wrong for a random field in {d}-D.")
+    return f"a random field in {d}-D"

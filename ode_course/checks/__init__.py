@@ -21,7 +21,9 @@ one. The package reads in one file per chapter, over one shared harness:
 - ``flow_matching.py`` (Chapter 9): :func:`check_conditional_velocity`,
   :func:`check_euler_sampler`, :func:`check_straightness`;
 - ``diffusion.py`` (Chapter 10): :func:`check_vp_marginal`, :func:`check_ddim_step`,
-  :func:`check_pf_drift`, :func:`check_end_time`.
+  :func:`check_pf_drift`, :func:`check_end_time`;
+- ``regularisation.py`` (Chapter 11): :func:`check_kinetic_field`, :func:`check_rnode_loss`,
+  :func:`check_frobenius_estimate`.
 
 Example:
     >>> try:
@@ -50,6 +52,7 @@ from ode_course.checks import (
     latent_ode,
     neural_ode,
     optimizers,
+    regularisation,
 )
 from ode_course.checks.adjoint import *
 from ode_course.checks.backprop import *
@@ -62,6 +65,7 @@ from ode_course.checks.harness import CheckFailed, NotAnswered
 from ode_course.checks.latent_ode import *
 from ode_course.checks.neural_ode import *
 from ode_course.checks.optimizers import *
+from ode_course.checks.regularisation import *
 
 CHAPTER_MODULES = (
     chain_rule,
@@ -74,6 +78,7 @@ CHAPTER_MODULES = (
     latent_ode,
     flow_matching,
     diffusion,
+    regularisation,
 )
 """The checks' modules, one per chapter, in chapter order."""
 

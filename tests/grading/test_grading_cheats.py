@@ -226,6 +226,30 @@ ANSWERS: dict[str, tuple[str, str | None]] = {
         "    return ratio * x - schedule.sigma(t_next) * torch.expm1(h) * eps",
         "from ode_course.diffusion import ddim_step as ddim",
     ),
+    "ex-kinetic-field": (
+        "def kinetic_field(f, t, state):\n"
+        "    fz = f(t, state[:, :-1])\n"
+        "    return torch.cat([fz, fz.norm(dim=1, keepdim=True)], dim=1)",
+        "from ode_course.regularisation import RegularisedDynamics\n"
+        "def kinetic_field(f, t, state):\n"
+        "    out = RegularisedDynamics(f, log_density=False)(t, torch.cat([state, state[:, -1:]], 1))\n"
+        "    return out[:, :-1]",
+    ),
+    "ex-rnode-loss": (
+        "from ode_course.cnf import standard_normal_log_prob\n"
+        "def rnode_loss(end, weight):\n"
+        "    z0, ell, e, f = end[:, :-3], end[:, -3], end[:, -2], end[:, -1]\n"
+        "    return -(standard_normal_log_prob(z0) - ell).mean() + weight * (e.mean() + f.mean())",
+        None,
+    ),
+    "ex-frobenius-estimate": (
+        "def frobenius_estimate(fz, z, eps):\n"
+        "    (v,) = torch.autograd.grad(fz, z, grad_outputs=eps, create_graph=True)\n"
+        "    return (v * eps).sum(dim=1)",
+        "from ode_course.regularisation import hutchinson_frobenius\n"
+        "def frobenius_estimate(fz, z, eps):\n"
+        "    return hutchinson_frobenius(fz, z, eps, create_graph=True)",
+    ),
 }
 
 

@@ -16,7 +16,8 @@ so the determinant becomes the integral of a trace: exact, by D vector–Jacobia
 Hutchinson's unbiased estimate εᵀ(∂f/∂z)ε by one (FFJORD, Grathwohl et al. 2019). The package
 reads in six files, each on its own:
 
-- ``traces.py``: :func:`exact_trace`, :func:`hutchinson_trace`, the probes ε
+- ``traces.py``: :func:`exact_trace`, :func:`hutchinson_trace` (both from
+  :func:`vector_jacobian_product`), the probes ε
   (:func:`sample_probe`, ``NOISE_TYPES``), the estimator's variance in closed form
   (:func:`hutchinson_variance`) and ``TRACE_ESTIMATORS``;
 - ``base.py``: the base density :func:`standard_normal_log_prob`, and the check of the points
@@ -57,6 +58,7 @@ from ode_course.cnf.traces import (
     hutchinson_trace,
     hutchinson_variance,
     sample_probe,
+    vector_jacobian_product,
 )
 
 __all__ = sorted(

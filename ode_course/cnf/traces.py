@@ -37,6 +37,7 @@ __all__ = [
     "hutchinson_trace",
     "hutchinson_variance",
     "sample_probe",
+    "vector_jacobian_product",
 ]
 
 TRACE_ESTIMATORS = ("exact", "hutchinson")
@@ -78,6 +79,39 @@ def _check_pair(fz: Any, z: Any) -> None:
             "z.requires_grad=False",
             "z = z.requires_grad_() *before* fz = f(z)",
         )
+
+
+def vector_jacobian_product(
+    fz: torch.Tensor, z: torch.Tensor, v: torch.Tensor, *, create_graph: bool = False
+) -> torch.Tensor:
+    """vᵀ(∂f/∂z) for every row, shape (N, D), by one backward pass (zero where f ignores z).
+
+    The one operation both trace estimators, and Chapter 11's Jacobian norms, are built from.
+
+    Args:
+        fz: f(z), shape (N, D), computed from ``z`` after ``z.requires_grad_()``.
+        z: the points, shape (N, D), requiring grad.
+        v: one vector per row, shape (N, D).
+        create_graph: keep the graph of the result, to differentiate it (training).
+
+    Returns:
+        The products, shape (N, D).
+
+    Raises:
+        TypeError: an argument is not a tensor.
+        ValueError: the shapes differ, or ``z`` does not require grad.
+
+    Example:
+        >>> z = torch.ones(1, 2, requires_grad=True)
+        >>> A = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> vector_jacobian_product(z @ A.T, z, torch.tensor([[1.0, 0.0]]))  # row 1 of A
+        tensor([[1., 2.]])
+    """
+    _check_pair(fz, z)
+    fix = "pass one vector per row, shaped like z"
+    _validate.tensor(v, "v", fix=fix)
+    _validate.shape(v, "v", f"shaped like z {tuple(z.shape)}", v.shape == z.shape, fix=fix)
+    return _vjp(fz, z, v, create_graph)
 
 
 # ------------------------------------------------------------------------------------ traces

@@ -8,8 +8,8 @@ makes large, computed by the same solve as one more column of the state:
 - ``cost.py``: :func:`solve_cost` (the NFE of one solve) and :func:`field_statistics` (kinetic
   energy, Jacobian norm, acceleration and stiffness along the paths, :class:`FieldStatistics`);
 - ``penalties.py``: RNODE's integrands (Finlay et al. 2020): :func:`kinetic_energy`,
-  :func:`exact_frobenius`, :func:`hutchinson_frobenius`, and the augmented field
-  :class:`RegularisedDynamics`;
+  :func:`jacobian_rows`, :func:`exact_frobenius`, :func:`hutchinson_frobenius`, and the
+  augmented field :class:`RegularisedDynamics`;
 - ``taylor.py``: TayNODE's (Kelly et al. 2020): :func:`total_derivatives` by nested
   Jacobian–vector products, :class:`TaylorDynamics`, and :func:`fit_map` (a 1-D warm-up);
 - ``models.py``: :func:`regularised_log_prob` (log p and both penalties in one backward solve,
@@ -40,6 +40,7 @@ from ode_course.regularisation.penalties import (
     RegularisedDynamics,
     exact_frobenius,
     hutchinson_frobenius,
+    jacobian_rows,
     kinetic_energy,
 )
 from ode_course.regularisation.taylor import TaylorDynamics, fit_map, total_derivatives

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from ode_course import _validate
-from ode_course.regularisation.penalties import _jacobian_rows
+from ode_course.regularisation.penalties import jacobian_rows
 from ode_course.regularisation.taylor import total_derivatives
 from ode_course.solvers import CountNFE, odeint
 
@@ -132,7 +132,7 @@ def field_statistics(
         with torch.enable_grad():
             point = z.detach().requires_grad_(True)
             fz = field(t, point)
-            rows = _jacobian_rows(fz, point, create_graph=False)
+            rows = jacobian_rows(fz, point)
         jacobian = torch.stack(rows, dim=1).detach()  # (N, D, D), row i = ∂fᵢ/∂z
         kinetic.append((fz.detach() ** 2).sum(dim=1))
         frobenius.append((jacobian**2).sum(dim=(1, 2)))

@@ -31,9 +31,15 @@ import torch
 from torch import nn
 
 from ode_course import _validate
-from ode_course.cnf.traces import TRACE_ESTIMATORS, _check_pair, _vjp
+from ode_course.cnf.traces import TRACE_ESTIMATORS, vector_jacobian_product
 
-__all__ = ["RegularisedDynamics", "exact_frobenius", "hutchinson_frobenius", "kinetic_energy"]
+__all__ = [
+    "RegularisedDynamics",
+    "exact_frobenius",
+    "hutchinson_frobenius",
+    "jacobian_rows",
+    "kinetic_energy",
+]
 
 
 def kinetic_energy(fz: torch.Tensor) -> torch.Tensor:
@@ -54,13 +60,40 @@ def kinetic_energy(fz: torch.Tensor) -> torch.Tensor:
     return (fz**2).sum(dim=1)
 
 
-def _jacobian_rows(fz: torch.Tensor, z: torch.Tensor, create_graph: bool) -> list[torch.Tensor]:
-    """eᵢᵀ(∂f/∂z) for i = 1, …, D, each of shape (N, D): the rows of every point's Jacobian."""
+def jacobian_rows(
+    fz: torch.Tensor, z: torch.Tensor, *, create_graph: bool = False
+) -> list[torch.Tensor]:
+    """[e₁ᵀ(∂f/∂z), …, e_Dᵀ(∂f/∂z)]: the D rows of every point's Jacobian, each of shape (N, D).
+
+    Entry n of row i is ∂fᵢ/∂z at point n: D vector–Jacobian products, one backward pass each.
+
+    Args:
+        fz: f(z), shape (N, D), computed from ``z`` after ``z.requires_grad_()``.
+        z: the points, shape (N, D), requiring grad.
+        create_graph: keep the graph of the rows (training).
+
+    Returns:
+        A list of D tensors of shape (N, D).
+
+    Raises:
+        TypeError: ``fz`` or ``z`` is not a tensor.
+        ValueError: the shapes differ or are not (N, D), or ``z`` does not require grad.
+
+    Example:
+        >>> z = torch.ones(1, 2, requires_grad=True)
+        >>> torch.stack(jacobian_rows(z @ torch.tensor([[1.0, 2.0], [3.0, 4.0]]).T, z), dim=1)
+        tensor([[[1., 2.],
+                 [3., 4.]]])
+    """
+    _validate.tensor(z, "z", fix="z = torch.as_tensor(z).requires_grad_() before fz = f(z)")
+    _validate.shape(
+        z, "z", "of shape (N, D), one row per point", z.ndim == 2, fix="pass z[None], f(z)[None]"
+    )
     rows = []
     for i in range(z.shape[1]):
-        e_i = torch.zeros_like(fz)
+        e_i = torch.zeros_like(z)
         e_i[:, i] = 1.0
-        rows.append(_vjp(fz, z, e_i, create_graph))
+        rows.append(vector_jacobian_product(fz, z, e_i, create_graph=create_graph))
     return rows
 
 
@@ -86,8 +119,7 @@ def exact_frobenius(
         >>> exact_frobenius(z @ torch.tensor([[1.0, 2.0], [3.0, 4.0]]).T, z)  # 1 + 4 + 9 + 16
         tensor([30., 30., 30.])
     """
-    _check_pair(fz, z)
-    rows = _jacobian_rows(fz, z, create_graph)
+    rows = jacobian_rows(fz, z, create_graph=create_graph)
     return cast(torch.Tensor, sum((row**2).sum(dim=1) for row in rows))
 
 
@@ -119,13 +151,13 @@ def hutchinson_frobenius(
         >>> hutchinson_frobenius(z @ A.T, z, torch.tensor([[1.0, 0.0]]))  # |row 1 of A|² = 1 + 4
         tensor([5.])
     """
-    _check_pair(fz, z)
     fix = "probe = sample_probe(z.shape, 'gaussian', dtype=z.dtype)"
     _validate.tensor(probe, "probe", fix=fix)
+    _validate.tensor(z, "z", fix="z = torch.as_tensor(z).requires_grad_() before fz = f(z)")
     _validate.shape(
         probe, "probe", f"shaped like z {tuple(z.shape)}", probe.shape == z.shape, fix=fix
     )
-    return (_vjp(fz, z, probe, create_graph) ** 2).sum(dim=1)
+    return (vector_jacobian_product(fz, z, probe, create_graph=create_graph) ** 2).sum(dim=1)
 
 
 class RegularisedDynamics(nn.Module):
@@ -203,12 +235,12 @@ class RegularisedDynamics(nn.Module):
                 z = z.detach().requires_grad_(True)
             fz = self.net(t, z)
             if self.trace == "exact":
-                rows = _jacobian_rows(fz, z, create_graph)
+                rows = jacobian_rows(fz, z, create_graph=create_graph)
                 trace = sum(row[:, i] for i, row in enumerate(rows))
                 frobenius = sum((row**2).sum(dim=1) for row in rows)
             else:
                 probe = cast(torch.Tensor, self.probe)
-                product = _vjp(fz, z, probe, create_graph)
+                product = vector_jacobian_product(fz, z, probe, create_graph=create_graph)
                 trace = (product * probe).sum(dim=1)
                 frobenius = (product**2).sum(dim=1)
         columns = [fz, (fz**2).sum(dim=1, keepdim=True)]

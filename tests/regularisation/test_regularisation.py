@@ -14,16 +14,19 @@ from scipy.linalg import expm
 from torch import nn
 
 from ode_course.cnf import CNF, LinearField, TimeMLP, fit_density, mean_nll, sample_probe
-from ode_course.models import ODEFunc
+from ode_course.models import ODEFunc, fit_classifier
 from ode_course.regularisation import (
     RegularisedCNF,
     RegularisedDynamics,
     RegularisedODEBlock,
     TaylorDynamics,
     exact_frobenius,
+    field_statistics,
+    fit_map,
     hutchinson_frobenius,
     kinetic_energy,
     regularised_log_prob,
+    solve_cost,
     total_derivatives,
 )
 from ode_course.solvers import odeint
@@ -347,5 +350,141 @@ def test_taylor_dynamics_integrates_the_squared_derivative():
     ],
 )
 def test_bad_inputs_name_the_fix(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+# ------------------------------------------------------------------------------ cost
+@pytest.mark.parametrize("rate", [1.0, 30.0, 300.0])
+def test_solve_cost_counts_what_torchdiffeq_counts(rate):
+    import torchdiffeq
+
+    field = LinearField(torch.tensor([[-rate, 0.0], [0.0, -1.0]], dtype=F64))
+    z0 = torch.ones(3, 2, dtype=F64)
+    calls = []
+
+    def counted(t, z):
+        calls.append(1)
+        return field(t, z)
+
+    torchdiffeq.odeint(counted, z0, torch.tensor([0.0, 1.0], dtype=F64), rtol=1e-5, atol=1e-5)
+    assert solve_cost(field, z0, tol=1e-5) == len(calls)
+
+
+def test_solve_cost_grows_with_stiffness_and_curvature():
+    z0 = torch.ones(1, 1, dtype=F64)
+    decay = [solve_cost(LinearField(torch.tensor([[-k]], dtype=F64)), z0) for k in (1, 100, 1000)]
+    assert decay[0] < decay[1] < decay[2]
+    assert decay[2] > 6 * 1000 / 3.4 * 0.8  # held near Dopri5's stability limit h|λ| ≈ 3.3
+
+
+def test_field_statistics_of_a_linear_field_are_its_closed_forms():
+    a = A.numpy()
+    z0 = torch.tensor([[1.0, 0.5], [-0.3, 2.0]], dtype=F64)
+    stats = field_statistics(LinearField(A), z0, t1=1.5, steps=600)
+
+    def integral(power: int) -> float:
+        values = []
+        for row in z0.numpy():
+            f = lambda t, r=row: float(  # noqa: E731
+                np.sum((np.linalg.matrix_power(a, power) @ expm(t * a) @ r) ** 2)
+            )
+            values.append(scipy_integrate.quad(f, 0.0, 1.5, epsabs=1e-12)[0])
+        return float(np.mean(values))
+
+    assert stats.kinetic == pytest.approx(integral(1), rel=1e-5)
+    assert stats.acceleration == pytest.approx(integral(2), rel=1e-5)
+    assert stats.frobenius == pytest.approx(1.5 * float((A**2).sum()), rel=1e-12)
+    assert stats.spectral_radius == pytest.approx(float(np.abs(np.linalg.eigvals(a)).max()))
+
+
+def _map_error(net: nn.Module, grid: torch.Tensor) -> float:
+    with torch.no_grad():
+        times = torch.tensor([0.0, 1.0], dtype=F64)
+        end = odeint(net, grid, times, method="rk4", step_size=0.05)[-1]
+    return float(((end - grid - grid**3) ** 2).mean())
+
+
+GRID = torch.linspace(-1.0, 1.0, 50, dtype=F64)[:, None]
+IDENTITY = 1 / 7  # the mean of (z³)² over U[-1, 1]: the error of a flow that does not move
+
+
+def test_fit_map_learns_the_map():
+    torch.manual_seed(0)
+    net = TimeMLP(1, hidden=(32, 32)).double()
+    fit = fit_map(net, lambda z: z + z**3, interval=(-1.0, 1.0), steps=300)
+    assert len(fit) == 300 and fit.nfe_per_step == 16
+    assert _map_error(net, GRID) < 0.01 * IDENTITY
+
+
+def test_the_taylor_penalty_lowers_the_acceleration():
+    acceleration, errors = {}, {}
+    for weight in (0.0, 0.1):
+        torch.manual_seed(0)
+        net = TimeMLP(1, hidden=(16, 16)).double()
+        fit_map(net, lambda z: z + z**3, weight=weight, interval=(-1.0, 1.0), steps=150)
+        errors[weight] = _map_error(net, GRID)
+        acceleration[weight] = field_statistics(net, GRID).acceleration
+    assert max(errors.values()) < 0.3 * IDENTITY
+    assert acceleration[0.1] < 0.5 * acceleration[0.0]
+
+
+def test_fit_classifier_adds_the_regulariser_and_measures_validation_data():
+    torch.manual_seed(0)
+    x, y = torch.randn(40, 3, dtype=F64), torch.arange(40) % 2
+    model = nn.Sequential(nn.Linear(3, 2)).double()
+    calls = []
+
+    def penalty():
+        calls.append(1)
+        return 0.0 * model[0].weight.sum()
+
+    history = fit_classifier(
+        model, x, y, epochs=3, batch_size=10, regulariser=penalty, x_val=x[:8], y_val=y[:8]
+    )
+    assert len(calls) == 12  # one per step
+    assert len(history.val_accuracy) == len(history.val_loss) == 3 and history.val_at == [1, 2, 3]
+    assert model.training  # left in training mode, as documented
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"x_val": torch.zeros(4, 3, dtype=F64)}, r"y_val.*Fix: pass x_val=x_test, y_val=y_test"),
+        ({"x_val": torch.zeros(4, 3, dtype=F64), "y_val": torch.zeros(3)}, r"y_val"),
+        ({"regulariser": 0.1}, r"regulariser.*Fix: pass a function of no arguments"),
+    ],
+)
+def test_fit_classifier_bad_new_arguments(kwargs, match):
+    x, y = torch.zeros(4, 3, dtype=F64), torch.zeros(4, dtype=torch.long)
+    with pytest.raises((ValueError, TypeError), match=match):
+        fit_classifier(nn.Linear(3, 2).double(), x, y, epochs=1, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "build,error,match",
+    [
+        (lambda: solve_cost("f", torch.zeros(1, 1)), TypeError, r"field.*Fix"),
+        (lambda: solve_cost(LinearField(A), torch.zeros(2)), ValueError, r"z0.*Fix"),
+        (lambda: solve_cost(LinearField(A), torch.zeros(1, 2), tol=0), ValueError, r"tol.*Fix"),
+        (
+            lambda: field_statistics(LinearField(A), torch.zeros(1, 2), steps=0),
+            ValueError,
+            r"steps",
+        ),
+        (
+            lambda: field_statistics(LinearField(A), torch.zeros(1, 2), t1=-1),
+            ValueError,
+            r"t1.*Fix",
+        ),
+        (lambda: fit_map(lambda t, z: z, lambda z: z), TypeError, r"net.*Fix"),
+        (lambda: fit_map(TimeMLP(1), "z + z³"), TypeError, r"target.*Fix"),
+        (lambda: fit_map(TimeMLP(1), lambda z: z, weight=-1), ValueError, r"weight.*Fix"),
+        (lambda: fit_map(TimeMLP(1), lambda z: z, interval=(1, -1)), ValueError, r"interval"),
+        (lambda: fit_map(TimeMLP(1), lambda z: z, interval=3), ValueError, r"interval.*pair"),
+        (lambda: fit_map(TimeMLP(1), lambda z: z, order=0), ValueError, r"order"),
+    ],
+)
+def test_bad_inputs_to_the_cost_tools_and_fit_map_name_the_fix(build, error, match):
     with pytest.raises(error, match=match):
         build()

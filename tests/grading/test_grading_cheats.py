@@ -232,8 +232,8 @@ ANSWERS: dict[str, tuple[str, str | None]] = {
         "    return torch.cat([fz, fz.norm(dim=1, keepdim=True)], dim=1)",
         "from ode_course.regularisation import RegularisedDynamics\n"
         "def kinetic_field(f, t, state):\n"
-        "    out = RegularisedDynamics(f, log_density=False)(t, torch.cat([state, state[:, -1:]], 1))\n"
-        "    return out[:, :-1]",
+        "    field = RegularisedDynamics(f, log_density=False)\n"
+        "    return field(t, torch.cat([state, state[:, -1:]], 1))[:, :-1]",
     ),
     "ex-rnode-loss": (
         "from ode_course.cnf import standard_normal_log_prob\n"

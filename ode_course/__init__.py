@@ -207,9 +207,11 @@ from ode_course.diffusion import (
 # Chapter 11: neural ODEs that stay cheap to solve.
 from ode_course.regularisation import (
     RegularisedCNF,
+    RegularisedDynamics,
     RegularisedODEBlock,
     field_statistics,
     fit_map,
+    hutchinson_frobenius,
     solve_cost,
     total_derivatives,
 )

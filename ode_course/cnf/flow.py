@@ -171,8 +171,19 @@ class CNF(nn.Module):
                 z.shape, self.noise, dtype=z.dtype, device=z.device, generator=generator
             )
         state = torch.cat([z, torch.zeros_like(z[:, :1])], dim=1)
+        ys = self._integrate(AugmentedDynamics(self.net, self.trace, probe), state, times)
+        return ys[..., :-1], ys[..., -1]
+
+    def _integrate(
+        self, field: nn.Module, state: torch.Tensor, times: torch.Tensor
+    ) -> torch.Tensor:
+        """Solve d(state)/dt = field(t, state) with the flow's backend, solver and tolerances.
+
+        Every solve of the flow (and of Chapter 11's regularised one, whose state carries more
+        columns) goes through here, so that ``nfe`` always counts the latest solve.
+        """
         ys, self._counter = integrate(
-            AugmentedDynamics(self.net, self.trace, probe),
+            field,
             state,
             times,
             backend=self.backend,
@@ -181,7 +192,7 @@ class CNF(nn.Module):
             atol=self.atol,
             step_size=self.step_size,
         )
-        return ys[..., :-1], ys[..., -1]
+        return ys
 
     def log_prob(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
         """log p(x) = log N(z(0)) − ℓ(0), integrating [z, ℓ] from [x, 0] at t₁ back to 0.

@@ -158,9 +158,17 @@ class ODEBlock(nn.Module):
         example ``torch.linspace(0, block.t1, 20)`` to draw the flow), in the dtype of ``h``.
         Sets :attr:`nfe` to the cost of this solve.
         """
+        return self._integrate(self.func, h, t)
+
+    def _integrate(self, field: nn.Module, state: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Solve d(state)/dt = field(t, state) with the block's backend, solver and tolerances.
+
+        Every solve of the block (and of Chapter 11's regularised block, whose state carries
+        its penalties) goes through here, so that :attr:`nfe` always counts the latest solve.
+        """
         ys, self._counter = backends.integrate(
-            self.func,
-            h,
+            field,
+            state,
             t,
             backend=self.backend,
             method=self.method,

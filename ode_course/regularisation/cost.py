@@ -36,12 +36,6 @@ from ode_course.solvers import CountNFE, odeint
 __all__ = ["FieldStatistics", "field_statistics", "solve_cost"]
 
 
-def _points(z0: Any) -> torch.Tensor:
-    z0 = _validate.tensor(z0, "z0", floating=True, fix="pass the starting points, shape (N, D)")
-    _validate.shape(z0, "z0", "of shape (N, D)", z0.ndim == 2, fix="pass z0[None] for one point")
-    return z0
-
-
 def solve_cost(
     field: Any, z0: torch.Tensor, *, t1: float = 1.0, tol: float = 1e-5, method: str = "dopri5"
 ) -> int:
@@ -66,7 +60,7 @@ def solve_cost(
         True
     """
     _validate.callable_(field, "field", fix="pass the vector field f(t, z)")
-    z0 = _points(z0)
+    z0 = _validate.points(z0, "z0")
     t1 = _validate.positive(t1, "t1", fix="pass an end time t1 > 0, e.g. t1=1.0")
     tol = _validate.positive(tol, "tol", fix="pass a tolerance such as tol=1e-5")
     counter = CountNFE(field)
@@ -121,7 +115,7 @@ def field_statistics(
         (0.0, 0.0)
     """
     _validate.callable_(field, "field", fix="pass the vector field f(t, z)")
-    z0 = _points(z0)
+    z0 = _validate.points(z0, "z0")
     t1 = _validate.positive(t1, "t1", fix="pass an end time t1 > 0, e.g. t1=1.0")
     steps = _validate.integer(steps, "steps", fix="e.g. steps=20")
     times = torch.linspace(0.0, t1, steps + 1, dtype=z0.dtype, device=z0.device)

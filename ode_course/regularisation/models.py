@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ode_course import _validate, backends
+from ode_course import _validate
 from ode_course.cnf.base import reference_tensor, standard_normal_log_prob
 from ode_course.cnf.flow import CNF
 from ode_course.cnf.traces import sample_probe
@@ -35,7 +35,7 @@ class Penalties:
     """What one regularised solve returns, per point (shape (N,) each).
 
     Attributes:
-        log_prob: log p(x) (a CNF; for an ODE block, the final states h(T), shape (N, D)).
+        log_prob: log p(x).
         kinetic: ∫₀ᵀ |f(t, z(t))|² dt along each trajectory, ≥ 0.
         frobenius: ∫₀ᵀ ‖∂f/∂z‖²_F dt (exact, or Hutchinson's estimate), ≥ 0 when exact.
     """
@@ -49,6 +49,26 @@ def _weight(value: Any, name: str) -> float:
     return _validate.non_negative(
         value, name, fix=f"pass a weight ≥ 0, e.g. {name}=0.05 (0 switches the penalty off)"
     )
+
+
+class _CarriesPenalty:
+    """The weights λ_K and λ_J, and what the latest training solve measured (both models)."""
+
+    penalty: torch.Tensor
+
+    def _set_weights(self, kinetic: Any, jacobian: Any) -> None:
+        self.kinetic_weight = _weight(kinetic, "kinetic")
+        self.jacobian_weight = _weight(jacobian, "jacobian")
+        self.penalty = torch.zeros(())
+        self.kinetic = self.frobenius = 0.0
+
+    def _record(self, kinetic: torch.Tensor, frobenius: torch.Tensor) -> None:
+        """Keep the batch means, and the weighted penalty (differentiable) for the trainer."""
+        self.kinetic = float(kinetic.detach().mean())
+        self.frobenius = float(frobenius.detach().mean())
+        self.penalty = (
+            self.kinetic_weight * kinetic.mean() + self.jacobian_weight * frobenius.mean()
+        )
 
 
 def regularised_log_prob(
@@ -97,22 +117,12 @@ def regularised_log_prob(
         )
     state = torch.cat([x, x.new_zeros(len(x), 3)], dim=1)
     times = torch.tensor([cnf.t1, 0.0], dtype=like.dtype, device=like.device)
-    ys, cnf._counter = backends.integrate(
-        RegularisedDynamics(cnf.net, cnf.trace, probe),
-        state,
-        times,
-        backend=cnf.backend,
-        method=cnf.method,
-        rtol=cnf.rtol,
-        atol=cnf.atol,
-        step_size=cnf.step_size,
-    )
-    end = ys[-1]
+    end = cnf._integrate(RegularisedDynamics(cnf.net, cnf.trace, probe), state, times)[-1]
     z0, ell, energy, frobenius = end[:, : cnf.dim], end[:, -3], end[:, -2], end[:, -1]
     return Penalties(standard_normal_log_prob(z0) - ell, -energy, -frobenius)
 
 
-class RegularisedCNF(CNF):
+class RegularisedCNF(_CarriesPenalty, CNF):
     """A :class:`~ode_course.cnf.CNF` whose training solves also integrate RNODE's penalties.
 
     While autograd is on, :meth:`log_prob` goes through :func:`regularised_log_prob` and
@@ -141,10 +151,7 @@ class RegularisedCNF(CNF):
         self, dim: int = 2, *, kinetic: float = 0.0, jacobian: float = 0.0, **options: Any
     ) -> None:
         super().__init__(dim, **options)
-        self.kinetic_weight = _weight(kinetic, "kinetic")
-        self.jacobian_weight = _weight(jacobian, "jacobian")
-        self.penalty = torch.zeros(())
-        self.kinetic = self.frobenius = 0.0
+        self._set_weights(kinetic, jacobian)
 
     def extra_repr(self) -> str:
         weights = f"kinetic={self.kinetic_weight}, jacobian={self.jacobian_weight}"
@@ -157,17 +164,11 @@ class RegularisedCNF(CNF):
         if not torch.is_grad_enabled():
             return super().log_prob(x)
         out = regularised_log_prob(self, x, generator=generator)
-        self.kinetic, self.frobenius = (
-            float(out.kinetic.detach().mean()),
-            float(out.frobenius.detach().mean()),
-        )
-        self.penalty = (
-            self.kinetic_weight * out.kinetic.mean() + self.jacobian_weight * out.frobenius.mean()
-        )
+        self._record(out.kinetic, out.frobenius)
         return out.log_prob
 
 
-class RegularisedODEBlock(ODEBlock):
+class RegularisedODEBlock(_CarriesPenalty, ODEBlock):
     """An :class:`~ode_course.models.ODEBlock` whose training solves integrate RNODE's penalties.
 
     While autograd is on, the forward pass solves [h, E, F] from [h, 0, 0] at 0 to T (forwards,
@@ -196,10 +197,7 @@ class RegularisedODEBlock(ODEBlock):
         self, func: nn.Module, *, kinetic: float = 0.0, jacobian: float = 0.0, **options: Any
     ) -> None:
         super().__init__(func, **options)
-        self.kinetic_weight = _weight(kinetic, "kinetic")
-        self.jacobian_weight = _weight(jacobian, "jacobian")
-        self.penalty = torch.zeros(())
-        self.kinetic = self.frobenius = 0.0
+        self._set_weights(kinetic, jacobian)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """h(T); with autograd on, also the penalties of the same solve."""
@@ -209,21 +207,6 @@ class RegularisedODEBlock(ODEBlock):
         state = torch.cat([h, h.new_zeros(len(h), 2)], dim=1)
         times = torch.tensor([0.0, self.t1], dtype=h.dtype, device=h.device)
         field = RegularisedDynamics(self.func, "hutchinson", probe, log_density=False)
-        ys, self._counter = backends.integrate(
-            field,
-            state,
-            times,
-            backend=self.backend,
-            method=self.method,
-            rtol=self.rtol,
-            atol=self.atol,
-            step_size=self.step_size,
-        )
-        end = ys[-1]
-        energy, frobenius = end[:, -2], end[:, -1]
-        self.kinetic, self.frobenius = (
-            float(energy.detach().mean()),
-            float(frobenius.detach().mean()),
-        )
-        self.penalty = self.kinetic_weight * energy.mean() + self.jacobian_weight * frobenius.mean()
+        end = self._integrate(field, state, times)[-1]
+        self._record(end[:, -2], end[:, -1])
         return end[:, :-2]

@@ -31,7 +31,8 @@ import torch
 from torch import nn
 
 from ode_course import _validate
-from ode_course.cnf.traces import TRACE_ESTIMATORS, vector_jacobian_product
+from ode_course.cnf.dynamics import AugmentedDynamics
+from ode_course.cnf.traces import vector_jacobian_product
 
 __all__ = [
     "RegularisedDynamics",
@@ -160,8 +161,10 @@ def hutchinson_frobenius(
     return (vector_jacobian_product(fz, z, probe, create_graph=create_graph) ** 2).sum(dim=1)
 
 
-class RegularisedDynamics(nn.Module):
+class RegularisedDynamics(AugmentedDynamics):
     """d[z, (ℓ,) E, F]/dt = [f(t, z), (−tr ∂f/∂z,) |f|², ‖∂f/∂z‖²_F]: the field and its penalties.
+
+    Chapter 7's :class:`~ode_course.cnf.AugmentedDynamics` with two more columns.
 
     The state is z with extra columns: with ``log_density=True`` (a CNF) first ℓ, the change of
     log-density as in :class:`~ode_course.cnf.AugmentedDynamics`, then E and F, whose
@@ -200,7 +203,6 @@ class RegularisedDynamics(nn.Module):
         *,
         log_density: bool = True,
     ) -> None:
-        super().__init__()
         if not isinstance(net, nn.Module):
             _validate.fail(
                 "net",
@@ -209,16 +211,7 @@ class RegularisedDynamics(nn.Module):
                 "wrap the field in an nn.Module (e.g. TimeMLP or ODEFunc)",
                 TypeError,
             )
-        self.net = net
-        self.trace = _validate.one_of(trace, "trace", TRACE_ESTIMATORS)
-        if self.trace == "hutchinson" and probe is None:
-            _validate.fail(
-                "probe",
-                "a tensor of shape (N, D) when trace='hutchinson'",
-                "probe=None",
-                "pass probe=sample_probe(z.shape), or trace='exact'",
-            )
-        self.probe = probe
+        super().__init__(net, trace, probe)  # checks the trace and the probe
         self.log_density = bool(log_density)
 
     @property

@@ -43,14 +43,24 @@ Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 _JIT_DEPRECATED = r"`torch.jit.script` is deprecated"
 
 
+def _directional(
+    g: Field, t: torch.Tensor, z: torch.Tensor, velocity: torch.Tensor
+) -> torch.Tensor:
+    """∂g/∂t + (∂g/∂z) v at (t, z): one Jacobian–vector product in the direction (1, v)."""
+    with warnings.catch_warnings():  # torch loads its forward-mode rules with a deprecated
+        warnings.filterwarnings("ignore", _JIT_DEPRECATED, DeprecationWarning)  # scripter
+        primal_and_tangent = torch.func.jvp(g, (t, z), (torch.ones_like(t), velocity))
+    return primal_and_tangent[1]
+
+
 def _along(g: Field, field: Field) -> Field:
-    """(t, z) ↦ ∂g/∂t + (∂g/∂z) f(t, z): the derivative of g(t, z(t)) along the flow of f."""
+    """(t, z) ↦ ∂g/∂t + (∂g/∂z) f(t, z): the derivative of g(t, z(t)) along the flow of f.
+
+    The direction f(t, z) is computed inside, so that an outer product differentiates it too.
+    """
 
     def derivative(t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        with warnings.catch_warnings():  # torch loads its forward-mode rules with a deprecated
-            warnings.filterwarnings("ignore", _JIT_DEPRECATED, DeprecationWarning)  # scripter
-            out = torch.func.jvp(g, (t, z), (torch.ones_like(t), field(t, z)))
-        return out[1]
+        return _directional(g, t, z, field(t, z))
 
     return derivative
 
@@ -90,12 +100,13 @@ def total_derivatives(
     _validate.tensor(z, "z", floating=True, fix="pass the points as a float tensor of shape (N, D)")
     order = _order(order)
     time = torch.as_tensor(t, dtype=z.dtype, device=z.device)
-    g: Field = field
-    out = []
-    for k in range(order):
-        out.append(g(time, z))
-        if k < order - 1:
-            g = _along(g, field)
+    velocity = field(time, z)
+    out, g = [velocity], field
+    for _ in range(order - 1):
+        # the outermost product's direction is the velocity already computed: z^(k+1) is g_k's
+        # derivative along (1, f) at (t, z); only the inner levels need f as a function of z
+        out.append(_directional(g, time, z, velocity))
+        g = _along(g, field)
     return out
 
 
